@@ -1,0 +1,333 @@
+"""The machinery every skdae autoencoder shares: scikit-learn's side.
+
+``BaseAutoencoder`` validates parameters and data, builds the skorch net
+(``skdae._net.DenoisingNet``) around the module that a subclass builds, trains
+it, and evaluates the fitted module for ``transform``, ``inverse_transform``,
+``score_samples`` and ``score``. A public estimator only declares its own
+parameters and implements ``_build_module``.
+"""
+
+import copy
+from abc import ABCMeta, abstractmethod
+from numbers import Integral, Real
+
+import numpy as np
+import torch
+from sklearn.base import (
+    BaseEstimator,
+    ClassNamePrefixFeaturesOutMixin,
+    TransformerMixin,
+    _fit_context,
+)
+from sklearn.utils import check_array
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted, validate_data
+from skorch.callbacks import LRScheduler
+from torch import nn
+
+from ._net import DenoisingNet
+from ._noise import GaussianNoise
+from .callbacks import ProgressBar
+
+# Rows per forward pass at evaluation time: large enough to keep the matrix
+# products efficient, small enough that the activations stay a few MB.
+EVAL_BATCH_SIZE = 4096
+
+_LOSSES = {"bce": nn.BCEWithLogitsLoss, "mse": nn.MSELoss}
+
+
+def resolve_device(device):
+    """Turn the ``device`` parameter into a ``torch.device``, or say why not."""
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        resolved = torch.device(device)
+    except (RuntimeError, TypeError, ValueError):
+        raise ValueError(
+            f"device={device!r} is not a device torch knows; expected 'auto', 'cpu', "
+            "'cuda' or 'cuda:N'."
+        ) from None
+    if resolved.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ValueError(
+                f"device={device!r} was asked for, but torch sees no CUDA GPU "
+                f"(torch {torch.__version__}, built for CUDA {torch.version.cuda}). "
+                "Use device='cpu', or device='auto' to take a GPU only when present."
+            )
+        if resolved.index is not None and resolved.index >= torch.cuda.device_count():
+            raise ValueError(
+                f"device={device!r}: torch sees only {torch.cuda.device_count()} GPU(s)."
+            )
+    elif resolved.type != "cpu":
+        raise ValueError(f"device={device!r}: only 'cpu' and 'cuda' devices are supported.")
+    return resolved
+
+
+def torch_seed(random_state):
+    """One integer seed for the fit's ``torch.Generator``.
+
+    None draws fresh entropy from the OS rather than from numpy's global state,
+    so that skdae never changes the caller's random streams.
+    """
+    if random_state is None:
+        return int(np.random.SeedSequence().generate_state(1, dtype=np.uint64)[0] >> 1)
+    if isinstance(random_state, Integral):
+        return int(random_state)
+    # A RandomState instance: advance it, as scikit-learn's estimators do.
+    return int(random_state.randint(np.iinfo(np.int32).max))
+
+
+def _as_tensor(X, device, dtype=np.float32):
+    """X as a tensor of ``dtype`` on ``device``, sharing memory when it can."""
+    X = np.ascontiguousarray(X, dtype=dtype)
+    if not X.flags.writeable:  # torch.from_numpy needs a writeable buffer
+        X = X.copy()
+    return torch.from_numpy(X).to(device)
+
+
+class BaseAutoencoder(
+    ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator, metaclass=ABCMeta
+):
+    """Base class for skdae's autoencoders. Do not use it directly."""
+
+    _parameter_constraints: dict = {
+        "noise_factor": [Interval(Real, 0, None, closed="left")],
+        "loss": [StrOptions({"auto", "bce", "mse"})],
+        "weight_decay": [Interval(Real, 0, None, closed="left")],
+        "learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "lr_decay_steps": [Interval(Integral, 1, None, closed="left")],
+        "lr_decay_rate": [Interval(Real, 0, 1, closed="right")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "max_epochs": [Interval(Integral, 1, None, closed="left")],
+        "device": [str, torch.device],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
+    @abstractmethod
+    def _build_module(self, n_features, device):
+        """Return the ``AutoencoderModule`` to train for ``n_features`` inputs."""
+
+    def _check_params(self, X):
+        """Checks that ``_parameter_constraints`` cannot express; raise ValueError."""
+
+    # ------------------------------------------------------------------ fit
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Train the autoencoder on X, corrupting each batch with fresh noise.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data. Trained in float32 whatever its dtype.
+        y : None
+            Ignored; present for API consistency.
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
+        X = validate_data(self, X, dtype=[np.float64, np.float32])
+        self._check_params(X)
+        loss = self._resolve_loss(X)
+        device = resolve_device(self.device)
+
+        generator = torch.Generator(device=device).manual_seed(torch_seed(self.random_state))
+        X_train = _as_tensor(X, device)
+        # Built on the meta device so that no number is drawn from torch's
+        # global generator; every random number comes from `generator`.
+        module = self._build_module(X.shape[1], device="meta")
+        module.to_empty(device=device).reset_parameters(generator)
+
+        net = DenoisingNet(
+            module=module,
+            criterion=_LOSSES[loss],
+            corruption=self._make_corruption(X_train, loss),
+            generator=generator,
+            optimizer=torch.optim.Adam,
+            lr=self.learning_rate,
+            optimizer__weight_decay=self.weight_decay,
+            # L2 on the weights only, as the seed's weights_regularizer.
+            optimizer__param_groups=[("*.bias", {"weight_decay": 0.0})],
+            max_epochs=self.max_epochs,
+            batch_size=self.batch_size,
+            callbacks=[
+                (
+                    "lr_schedule",
+                    LRScheduler(
+                        policy=torch.optim.lr_scheduler.StepLR,
+                        step_every="batch",
+                        step_size=self.lr_decay_steps,
+                        gamma=self.lr_decay_rate,
+                    ),
+                ),
+                ("progress_bar", ProgressBar()),
+            ],
+            device=device,
+            verbose=self.verbose,
+        )
+        net.fit(X_train)
+        # Drop the references to the fit's generator: the fitted model needs
+        # none, and a CUDA generator would tie the pickle to a GPU machine.
+        net.generator = None
+        module.set_generator(None)
+
+        self.net_ = net
+        self.history_ = net.history
+        self.loss_ = loss
+        self.device_ = str(device)
+        self._n_features_out = module.code_size
+        return self
+
+    def _resolve_loss(self, X):
+        in_unit_interval = bool(X.min() >= 0.0 and X.max() <= 1.0)
+        if self.loss == "auto":
+            return "bce" if in_unit_interval else "mse"
+        if self.loss == "bce" and not in_unit_interval:
+            raise ValueError(
+                "loss='bce' needs X in [0, 1] (it is a Bernoulli likelihood of each "
+                f"feature), but X spans [{X.min():.4g}, {X.max():.4g}]. Scale X into "
+                "[0, 1] (e.g. MinMaxScaler) or use loss='mse'."
+            )
+        return self.loss
+
+    def _make_corruption(self, X_train, loss):
+        if self.noise_factor == 0:
+            return None
+        if loss == "bce":
+            return GaussianNoise(self.noise_factor, clip=True)
+        # Unbounded data: noise in each feature's own units.
+        scale = X_train.std(dim=0, correction=0)
+        return GaussianNoise(self.noise_factor, scale=scale)
+
+    # ----------------------------------------------------------- evaluation
+    def _evaluate(self, X, step, n_outputs):
+        """Apply ``step(module, batch)`` to X in batches, in X's float dtype.
+
+        The module runs in eval mode (no dropout, no noise) without autograd.
+        float64 input is evaluated with a float64 copy of the weights, so that
+        a row's output does not depend on which rows share its batch.
+        """
+        module = self.net_.module_
+        dtype = torch.float64 if X.dtype == np.float64 else torch.float32
+        if dtype != next(module.parameters()).dtype:
+            module = copy.deepcopy(module).to(dtype)
+        module.eval()
+        device = torch.device(self.device_)
+        out = np.empty((X.shape[0], n_outputs), dtype=X.dtype)
+        with torch.inference_mode():
+            for start in range(0, X.shape[0], EVAL_BATCH_SIZE):
+                stop = start + EVAL_BATCH_SIZE
+                batch = _as_tensor(X[start:stop], device, dtype=X.dtype)
+                result = step(module, batch)
+                out[start:stop] = result.reshape(len(batch), -1).cpu().numpy()
+        return out
+
+    def _output_activation(self, logits):
+        return torch.sigmoid(logits) if self.loss_ == "bce" else logits
+
+    def _validate_X(self, X):
+        check_is_fitted(self)
+        return validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
+
+    def transform(self, X):
+        """Encode X: the latent code of each row.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        X_new : ndarray of shape (n_samples, n_components)
+            In X's float dtype (float64 for integer input).
+        """
+        X = self._validate_X(X)
+        return self._evaluate(X, lambda module, x: module.encode(x), self._n_features_out)
+
+    def inverse_transform(self, X):
+        """Decode latent codes back to input space.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_components)
+            Latent codes, e.g. the output of ``transform``.
+
+        Returns
+        -------
+        X_original : ndarray of shape (n_samples, n_features_in_)
+            The reconstruction (probabilities in [0, 1] for ``loss_ == "bce"``).
+        """
+        check_is_fitted(self)
+        Z = check_array(X, dtype=[np.float64, np.float32], input_name="X")
+        if Z.shape[1] != self._n_features_out:
+            raise ValueError(
+                f"inverse_transform expects latent codes with {self._n_features_out} "
+                f"features (the code size), got {Z.shape[1]}."
+            )
+        return self._evaluate(
+            Z,
+            lambda module, z: self._output_activation(module.decode(z)),
+            self.n_features_in_,
+        )
+
+    def reconstruct(self, X):
+        """Encode then decode X (no noise added): the model's reconstruction.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        X_rec : ndarray of shape (n_samples, n_features)
+        """
+        X = self._validate_X(X)
+        return self._evaluate(
+            X, lambda module, x: self._output_activation(module(x)), self.n_features_in_
+        )
+
+    def score_samples(self, X):
+        """Negative reconstruction loss of each row (higher is better).
+
+        The loss is the one the model trains on, averaged over features: for
+        ``loss_ == "bce"`` the mean Bernoulli log-likelihood of the row's
+        features, for ``"mse"`` minus the mean squared error.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,)
+        """
+        X = self._validate_X(X)
+        criterion = _LOSSES[self.loss_](reduction="none")
+        scores = self._evaluate(
+            X, lambda module, x: -criterion(module(x), x).mean(dim=1), n_outputs=1
+        )
+        return scores.ravel()
+
+    def score(self, X, y=None):
+        """Mean of ``score_samples(X)``: minus the mean reconstruction loss.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        score : float
+        """
+        return float(np.mean(self.score_samples(X)))
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        # transform/inverse_transform/score_samples answer in the input's float
+        # dtype (float64 by a float64 copy of the weights).
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        return tags

@@ -1,0 +1,122 @@
+"""The skorch side: a ``NeuralNet`` whose training step corrupts each batch.
+
+skorch's loop is kept; three steps change:
+
+* the data is one tensor already on the device, and batches are slices of a
+  per-epoch permutation (``TensorBatches``) rather than a ``DataLoader`` calling
+  ``__getitem__`` once per sample;
+* ``train_step_single`` corrupts the batch with fresh noise and compares the
+  reconstruction with the clean batch;
+* ``run_single_epoch`` sums the loss on the device and reads it once per epoch,
+  where skorch calls ``loss.item()`` (a host sync on a GPU) after every batch.
+"""
+
+import torch
+from skorch import NeuralNet
+from skorch.callbacks import EpochTimer, PrintLog
+
+
+class TensorBatches:
+    """Mini-batches of a tensor, as slices of a fresh permutation per epoch.
+
+    Parameters
+    ----------
+    data : torch.Tensor of shape (n_samples, ...)
+        Already on the device the model trains on.
+    batch_size : int
+    shuffle : bool, default=False
+    generator : torch.Generator, default=None
+        On ``data``'s device; draws the permutations.
+    """
+
+    def __init__(self, data, batch_size, shuffle=False, generator=None):
+        self.data = data
+        self.batch_size = batch_size
+        self.shuffle = shuffle
+        self.generator = generator
+
+    def __len__(self):
+        return -(-len(self.data) // self.batch_size)
+
+    def __iter__(self):
+        n_samples = len(self.data)
+        if not self.shuffle:
+            for start in range(0, n_samples, self.batch_size):
+                yield self.data[start : start + self.batch_size]
+            return
+        order = torch.randperm(n_samples, generator=self.generator, device=self.data.device)
+        for start in range(0, n_samples, self.batch_size):
+            yield self.data[order[start : start + self.batch_size]]
+
+
+class DenoisingNet(NeuralNet):
+    """skorch net for autoencoders trained on corrupted inputs.
+
+    Parameters (beyond ``NeuralNet``'s)
+    -----------------------------------
+    corruption : callable or None
+        ``corruption(batch, generator) -> noisy batch``; None trains a plain
+        autoencoder.
+    generator : torch.Generator or None
+        On the training device; draws the batch order and the noise.
+    """
+
+    def __init__(self, module, *args, corruption=None, generator=None, **kwargs):
+        kwargs.setdefault("iterator_train", TensorBatches)
+        kwargs.setdefault("iterator_valid", TensorBatches)
+        kwargs.setdefault("iterator_train__shuffle", True)
+        kwargs.setdefault("train_split", None)
+        super().__init__(module, *args, **kwargs)
+        self.corruption = corruption
+        self.generator = generator
+
+    def get_default_callbacks(self):
+        # skorch's defaults average per-batch losses that we no longer record.
+        return [("epoch_timer", EpochTimer()), ("print_log", PrintLog())]
+
+    def get_dataset(self, X, y=None):
+        if isinstance(X, torch.Tensor):
+            return X
+        return super().get_dataset(X, y)
+
+    def get_iterator(self, dataset, training=False):
+        iterator = super().get_iterator(dataset, training=training)
+        if training and isinstance(iterator, TensorBatches):
+            iterator.generator = self.generator
+        return iterator
+
+    def corrupt(self, batch):
+        """The batch the module sees in training: ``corruption(batch)``."""
+        if self.corruption is None:
+            return batch
+        return self.corruption(batch, self.generator)
+
+    def train_step_single(self, batch, **fit_params):
+        self._set_training(True)
+        logits = self.infer(self.corrupt(batch), **fit_params)
+        loss = self.get_loss(logits, batch, X=batch, training=True)
+        loss.backward()
+        return {"loss": loss, "y_pred": logits}
+
+    def validation_step(self, batch, **fit_params):
+        self._set_training(False)
+        with torch.no_grad():
+            logits = self.infer(batch, **fit_params)
+            loss = self.get_loss(logits, batch, X=batch, training=False)
+        return {"loss": loss, "y_pred": logits}
+
+    def run_single_epoch(self, iterator, training, prefix, step_fn, **fit_params):
+        if iterator is None:
+            return
+        loss_sum = torch.zeros((), device=self.device)
+        n_samples = n_batches = 0
+        for batch in iterator:
+            self.notify("on_batch_begin", batch=batch, training=training)
+            step = step_fn(batch, **fit_params)
+            loss_sum += step["loss"].detach() * len(batch)
+            n_samples += len(batch)
+            n_batches += 1
+            self.notify("on_batch_end", batch=batch, training=training, **step)
+        # The one host sync of the epoch.
+        self.history.record(prefix + "_loss", (loss_sum / max(n_samples, 1)).item())
+        self.history.record(prefix + "_batch_count", n_batches)

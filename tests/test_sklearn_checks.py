@@ -1,0 +1,19 @@
+"""scikit-learn's own conformance suite, every check, no expected failures."""
+
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from skdae import DenoisingAutoencoder
+
+
+def _small_estimators():
+    # Tiny network and few epochs: the checks test the API, not the model.
+    yield DenoisingAutoencoder(hidden_units=(4, 2), max_epochs=2, batch_size=16)
+    # Dropout draws random numbers inside the module: determinism must hold too.
+    yield DenoisingAutoencoder(
+        hidden_units=(5, 3), dropout=0.2, activation="tanh", max_epochs=2, batch_size=16
+    )
+
+
+@parametrize_with_checks(list(_small_estimators()))
+def test_sklearn_compatible_estimator(estimator, check):
+    check(estimator)
