@@ -1,0 +1,212 @@
+"""Data sets: ``load_mnist`` reads (and, on request, downloads) MNIST's IDX files."""
+
+import gzip
+import hashlib
+import os
+import tempfile
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+from sklearn.utils import Bunch
+
+# Mirrors that serve the four files under their standard names, tried in order.
+MNIST_MIRRORS = (
+    "https://ossci-datasets.s3.amazonaws.com/mnist/",
+    "https://storage.googleapis.com/cvdf-datasets/mnist/",
+)
+
+# name -> (IDX magic number, shape, MD5 of the decompressed content)
+MNIST_FILES = {
+    "train-images-idx3-ubyte": (2051, (60000, 28, 28), "6bbc9ace898e44ae57da46a324031adb"),
+    "train-labels-idx1-ubyte": (2049, (60000,), "a25bea736e30d166cdddb491f175f624"),
+    "t10k-images-idx3-ubyte": (2051, (10000, 28, 28), "2646ac647ad5339dbf082846283269ea"),
+    "t10k-labels-idx1-ubyte": (2049, (10000,), "27ae3e4e09519cfbb04c329615203637"),
+}
+
+_SUBSETS = {"train": ("train",), "test": ("t10k",), "all": ("train", "t10k")}
+
+
+class DataFileError(ValueError):
+    """A data file is missing, damaged, truncated or not what it claims to be."""
+
+
+def get_data_home(data_home=None):
+    """The folder skdae reads data sets from.
+
+    ``data_home`` when given, else the ``SKDAE_DATA`` environment variable,
+    else ``~/skdae_data``. MNIST lives in its ``mnist/`` subfolder.
+    """
+    if data_home is None:
+        data_home = os.environ.get("SKDAE_DATA", Path("~") / "skdae_data")
+    return Path(data_home).expanduser()
+
+
+def _find(folder, name):
+    for candidate in (folder / f"{name}.gz", folder / name):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def read_idx(path, expected=None, compressed=None):
+    """Read one IDX file, verifying it against ``expected``.
+
+    Parameters
+    ----------
+    path : path-like
+    expected : tuple (magic, shape, md5) or None
+        The magic number, shape and MD5 of the decompressed content it must have.
+    compressed : bool or None
+        Whether the file is gzip-compressed; None decides by a ``.gz`` suffix.
+
+    Returns
+    -------
+    array : ndarray of uint8
+    """
+    path = Path(path)
+    if compressed is None:
+        compressed = path.suffix == ".gz"
+    opener = gzip.open if compressed else open
+    try:
+        with opener(path, "rb") as f:
+            content = f.read()
+    except (OSError, EOFError) as exc:  # BadGzipFile is an OSError
+        raise DataFileError(f"{path} is damaged: it cannot be decompressed ({exc}).") from None
+    if len(content) < 4:
+        raise DataFileError(f"{path} is truncated: {len(content)} bytes, no IDX header.")
+    magic = int.from_bytes(content[:4], "big")
+    n_dims = content[3]
+    if content[:3] != b"\x00\x00\x08" or not 1 <= n_dims <= 4:
+        raise DataFileError(
+            f"{path} is not an IDX file of unsigned bytes (magic number {magic:#010x})."
+        )
+    header = 4 + 4 * n_dims
+    if len(content) < header:
+        raise DataFileError(f"{path} is truncated inside its header.")
+    shape = tuple(int.from_bytes(content[4 + 4 * i : 8 + 4 * i], "big") for i in range(n_dims))
+    if expected is not None:
+        expected_magic, expected_shape, expected_md5 = expected
+        if magic != expected_magic or shape != expected_shape:
+            raise DataFileError(
+                f"{path} holds an array of shape {shape} (magic {magic}); expected "
+                f"{expected_shape} (magic {expected_magic})."
+            )
+    n_bytes = header + int(np.prod(shape))
+    if len(content) != n_bytes:
+        state = "truncated" if len(content) < n_bytes else "longer than its header says"
+        raise DataFileError(
+            f"{path} is {state}: {len(content)} bytes decompressed, expected {n_bytes}."
+        )
+    if expected is not None:
+        md5 = hashlib.md5(content).hexdigest()
+        if md5 != expected_md5:
+            raise DataFileError(
+                f"{path} is damaged: MD5 of its content is {md5}, expected {expected_md5}."
+            )
+    return np.frombuffer(content, dtype=np.uint8, offset=header).reshape(shape)
+
+
+def _download(name, folder, mirrors):
+    """Fetch ``name.gz`` into ``folder``: a temporary file, renamed once verified."""
+    from tqdm.auto import tqdm
+
+    folder.mkdir(parents=True, exist_ok=True)
+    errors = []
+    for mirror in mirrors:
+        url = f"{mirror}{name}.gz"
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{name}.", suffix=".gz.part")
+        try:
+            with urllib.request.urlopen(url, timeout=60) as response, os.fdopen(fd, "wb") as out:
+                total = int(response.headers.get("Content-Length") or 0) or None
+                with tqdm(total=total, unit="B", unit_scale=True, desc=f"{name}.gz") as bar:
+                    while chunk := response.read(1 << 16):
+                        out.write(chunk)
+                        bar.update(len(chunk))
+            read_idx(tmp, MNIST_FILES[name], compressed=True)
+            final = folder / f"{name}.gz"
+            os.replace(tmp, final)
+            return final
+        except (OSError, urllib.error.URLError, DataFileError) as exc:
+            errors.append(f"{url}: {exc}")
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+    raise DataFileError(f"could not download {name}.gz:\n  " + "\n  ".join(errors))
+
+
+def load_mnist(
+    data_home=None, *, subset="train", return_X_y=False, download=False, mirrors=MNIST_MIRRORS
+):
+    """Load MNIST's handwritten digits from the standard IDX files.
+
+    Every file is verified (IDX magic number, shape, size and the MD5 of its
+    decompressed content) before anything is returned.
+
+    Parameters
+    ----------
+    data_home : path-like, default=None
+        Folder holding ``mnist/`` (the four ``*-ubyte.gz`` files, gzip or not).
+        None: the ``SKDAE_DATA`` environment variable, else ``~/skdae_data``.
+    subset : {"train", "test", "all"}, default="train"
+        The 60,000 training images, the 10,000 test images, or both (train
+        first).
+    return_X_y : bool, default=False
+        Return ``(X, y)`` instead of a Bunch.
+    download : bool, default=False
+        Fetch missing files from ``mirrors`` into ``data_home/mnist``.
+    mirrors : sequence of str
+        URL prefixes tried in order.
+
+    Returns
+    -------
+    data : Bunch
+        ``data`` (n, 784) float32 in [0, 1], ``target`` (n,) int64 labels,
+        ``images`` (n, 28, 28) float32, ``DESCR``. ``(data, target)`` when
+        ``return_X_y``.
+
+    Examples
+    --------
+    >>> from skdae.datasets import load_mnist
+    >>> X, y = load_mnist(subset="test", return_X_y=True)  # doctest: +SKIP
+    >>> X.shape, X.dtype, y[:5]  # doctest: +SKIP
+    ((10000, 784), dtype('float32'), array([7, 2, 1, 0, 4]))
+    """
+    if subset not in _SUBSETS:
+        raise ValueError(f"subset must be one of {sorted(_SUBSETS)}, got {subset!r}.")
+    folder = get_data_home(data_home) / "mnist"
+    images, labels = [], []
+    for prefix in _SUBSETS[subset]:
+        arrays = []
+        for kind in ("images-idx3", "labels-idx1"):
+            name = f"{prefix}-{kind}-ubyte"
+            path = _find(folder, name)
+            if path is None:
+                if not download:
+                    raise FileNotFoundError(
+                        f"MNIST file {name}.gz not found in {folder}. Put the four standard "
+                        "IDX files (train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, "
+                        "t10k-images-idx3-ubyte.gz, t10k-labels-idx1-ubyte.gz) there, point "
+                        "data_home or SKDAE_DATA at the folder that holds mnist/, or pass "
+                        "download=True."
+                    )
+                path = _download(name, folder, mirrors)
+            arrays.append(read_idx(path, MNIST_FILES[name]))
+        images.append(arrays[0])
+        labels.append(arrays[1])
+    pixels = np.concatenate(images).astype(np.float32) / np.float32(255)
+    target = np.concatenate(labels).astype(np.int64)
+    X = pixels.reshape(len(pixels), -1)
+    if return_X_y:
+        return X, target
+    return Bunch(
+        data=X,
+        target=target,
+        images=pixels,
+        feature_names=[f"pixel_{r}_{c}" for r in range(28) for c in range(28)],
+        DESCR=(
+            "MNIST handwritten digits: 28x28 grey levels scaled to [0, 1], labels 0-9; "
+            f"subset={subset!r}, read from {folder}."
+        ),
+    )
