@@ -13,6 +13,7 @@ from numbers import Integral, Real
 
 import numpy as np
 import torch
+from sklearn import get_config
 from sklearn.base import (
     BaseEstimator,
     ClassNamePrefixFeaturesOutMixin,
@@ -27,6 +28,7 @@ from torch import nn
 
 from ._net import DenoisingNet
 from ._noise import GaussianNoise
+from ._runtime import denormals_flushed
 from .callbacks import ProgressBar
 
 # Rows per forward pass at evaluation time: large enough to keep the matrix
@@ -85,6 +87,32 @@ def _as_tensor(X, device, dtype=np.float32):
     return torch.from_numpy(X).to(device)
 
 
+def assert_all_finite(X, input_name="X"):
+    """Raise ValueError when X holds NaN or infinity.
+
+    The fast path sums X with torch's threads (twice as fast as numpy's single
+    thread on 2 cores; at a million rows per second it matters); only a sum
+    that is not finite -- NaN, inf, or an overflow of finite values -- pays for
+    the exact element-wise look. Skipped under scikit-learn's
+    ``set_config(assume_finite=True)``, like scikit-learn's own check.
+    """
+    if get_config()["assume_finite"]:
+        return
+    if X.flags.writeable and X.flags.c_contiguous:  # what torch.from_numpy takes
+        total_is_finite = bool(torch.isfinite(torch.from_numpy(X).sum()))
+    else:
+        total_is_finite = bool(np.isfinite(X.sum()))
+    if total_is_finite:
+        return
+    if np.isnan(X).any():
+        raise ValueError(
+            f"Input {input_name} contains NaN; skdae needs finite values "
+            "(impute them first, e.g. with sklearn.impute.SimpleImputer)."
+        )
+    if np.isinf(X).any():
+        raise ValueError(f"Input {input_name} contains infinity; skdae needs finite values.")
+
+
 class BaseAutoencoder(
     ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator, metaclass=ABCMeta
 ):
@@ -102,6 +130,7 @@ class BaseAutoencoder(
         "device": [str, torch.device],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
+        "compile": ["boolean"],
     }
 
     @abstractmethod
@@ -128,7 +157,8 @@ class BaseAutoencoder(
         self : object
             The fitted estimator.
         """
-        X = validate_data(self, X, dtype=[np.float64, np.float32])
+        X = validate_data(self, X, dtype=[np.float64, np.float32], ensure_all_finite=False)
+        assert_all_finite(X)
         self._check_params(X)
         loss = self._resolve_loss(X)
         device = resolve_device(self.device)
@@ -146,32 +176,28 @@ class BaseAutoencoder(
             corruption=self._make_corruption(X_train, loss),
             generator=generator,
             optimizer=torch.optim.Adam,
+            # One fused kernel for the whole update: ~10% of a CPU epoch saved.
+            optimizer__fused=True,
             lr=self.learning_rate,
             optimizer__weight_decay=self.weight_decay,
             # L2 on the weights only, as the seed's weights_regularizer.
             optimizer__param_groups=[("*.bias", {"weight_decay": 0.0})],
             max_epochs=self.max_epochs,
             batch_size=self.batch_size,
-            callbacks=[
-                (
-                    "lr_schedule",
-                    LRScheduler(
-                        policy=torch.optim.lr_scheduler.StepLR,
-                        step_every="batch",
-                        step_size=self.lr_decay_steps,
-                        gamma=self.lr_decay_rate,
-                    ),
-                ),
-                ("progress_bar", ProgressBar()),
-            ],
+            callbacks=self._callbacks(),
             device=device,
             verbose=self.verbose,
+            compile=self.compile,
         )
-        net.fit(X_train)
+        with denormals_flushed(device):
+            net.fit(X_train)
         # Drop the references to the fit's generator: the fitted model needs
         # none, and a CUDA generator would tie the pickle to a GPU machine.
         net.generator = None
         module.set_generator(None)
+        # The fitted model is the plain module (torch.compile's wrapper shares its
+        # weights but neither pickles nor suits evaluation's varying batch sizes).
+        net.module_ = module
 
         self.net_ = net
         self.history_ = net.history
@@ -179,6 +205,23 @@ class BaseAutoencoder(
         self.device_ = str(device)
         self._n_features_out = module.code_size
         return self
+
+    def _callbacks(self):
+        """The built-in callbacks of a fit, switched by parameters."""
+        callbacks = [
+            (
+                "lr_schedule",
+                LRScheduler(
+                    policy=torch.optim.lr_scheduler.StepLR,
+                    step_every="batch",
+                    step_size=self.lr_decay_steps,
+                    gamma=self.lr_decay_rate,
+                ),
+            )
+        ]
+        if self.verbose:
+            callbacks.append(("progress_bar", ProgressBar()))
+        return callbacks
 
     def _resolve_loss(self, X):
         in_unit_interval = bool(X.min() >= 0.0 and X.max() <= 1.0)
@@ -216,7 +259,7 @@ class BaseAutoencoder(
         module.eval()
         device = torch.device(self.device_)
         out = np.empty((X.shape[0], n_outputs), dtype=X.dtype)
-        with torch.inference_mode():
+        with torch.inference_mode(), denormals_flushed(device):
             for start in range(0, X.shape[0], EVAL_BATCH_SIZE):
                 stop = start + EVAL_BATCH_SIZE
                 batch = _as_tensor(X[start:stop], device, dtype=X.dtype)
@@ -229,7 +272,11 @@ class BaseAutoencoder(
 
     def _validate_X(self, X):
         check_is_fitted(self)
-        return validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
+        X = validate_data(
+            self, X, dtype=[np.float64, np.float32], reset=False, ensure_all_finite=False
+        )
+        assert_all_finite(X)
+        return X
 
     def transform(self, X):
         """Encode X: the latent code of each row.

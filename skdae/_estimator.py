@@ -65,6 +65,10 @@ class DenoisingAutoencoder(BaseAutoencoder):
         model, bit for bit, on the CPU. None draws fresh entropy.
     verbose : int, default=0
         0 is silent; 1 shows a progress bar and prints a line per epoch.
+    compile : bool, default=False
+        Train through ``torch.compile`` (the training step only; evaluation
+        runs the plain module). Costs a compilation at the start of each fit;
+        see the README's speed table before switching it on.
 
     Attributes
     ----------
@@ -136,6 +140,7 @@ class DenoisingAutoencoder(BaseAutoencoder):
         device="auto",
         random_state=None,
         verbose=0,
+        compile=False,
     ):
         self.hidden_units = hidden_units
         self.activation = activation
@@ -151,6 +156,7 @@ class DenoisingAutoencoder(BaseAutoencoder):
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
+        self.compile = compile
 
     def _hidden_units(self):
         units = np.atleast_1d(np.asarray(self.hidden_units))

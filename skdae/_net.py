@@ -92,7 +92,8 @@ class DenoisingNet(NeuralNet):
         return self.corruption(batch, self.generator)
 
     def train_step_single(self, batch, **fit_params):
-        self._set_training(True)
+        if not self.module_.training:  # walking the module tree every batch costs ~3%
+            self._set_training(True)
         logits = self.infer(self.corrupt(batch), **fit_params)
         loss = self.get_loss(logits, batch, X=batch, training=True)
         loss.backward()

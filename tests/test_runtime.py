@@ -1,0 +1,96 @@
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from skdae import DenoisingAutoencoder
+from skdae._net import DenoisingNet
+from skdae._runtime import denormals_flushed, flushes_denormals
+
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+
+
+@pytest.fixture
+def caller_flush_mode():
+    """Run a test under each caller mode, and put the process back as it was."""
+    before = flushes_denormals()
+    yield
+    torch.set_flush_denormal(before)
+
+
+def test_flushes_denormals_reads_the_mode(caller_flush_mode):
+    torch.set_flush_denormal(False)
+    assert not flushes_denormals()
+    torch.set_flush_denormal(True)
+    assert flushes_denormals()
+
+
+@pytest.mark.parametrize("caller_mode", [False, True])
+def test_fit_flushes_denormals_and_gives_the_caller_its_mode_back(
+    monkeypatch, unit_X, tiny, caller_flush_mode, caller_mode
+):
+    seen = []
+    original = DenoisingNet.train_step_single
+
+    def spy(self, batch, **fit_params):
+        seen.append(flushes_denormals())
+        return original(self, batch, **fit_params)
+
+    monkeypatch.setattr(DenoisingNet, "train_step_single", spy)
+    torch.set_flush_denormal(caller_mode)
+    dae = DenoisingAutoencoder(**tiny).fit(unit_X)
+    assert seen and all(seen)
+    assert flushes_denormals() == caller_mode
+    dae.transform(unit_X)
+    assert flushes_denormals() == caller_mode
+
+
+def test_mode_is_restored_when_the_fit_fails(monkeypatch, unit_X, tiny, caller_flush_mode):
+    def broken(self, batch, **fit_params):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(DenoisingNet, "train_step_single", broken)
+    torch.set_flush_denormal(False)
+    with pytest.raises(RuntimeError, match="boom"):
+        DenoisingAutoencoder(**tiny).fit(unit_X)
+    assert not flushes_denormals()
+
+
+def test_denormals_flushed_leaves_other_devices_alone(caller_flush_mode):
+    torch.set_flush_denormal(False)
+    with denormals_flushed("cuda"):
+        assert not flushes_denormals()
+
+
+def test_fit_leaves_the_thread_count_alone(unit_X, tiny):
+    threads = torch.get_num_threads()
+    DenoisingAutoencoder(**tiny).fit(unit_X)
+    assert torch.get_num_threads() == threads
+
+
+def test_assume_finite_skips_the_scan_like_sklearn(unit_X, tiny):
+    import sklearn
+
+    dae = DenoisingAutoencoder(**tiny).fit(unit_X)
+    bad = unit_X.copy()
+    bad[3, 4] = np.nan
+    with pytest.raises(ValueError, match="contains NaN"):
+        dae.transform(bad)
+    with sklearn.config_context(assume_finite=True):
+        assert np.isnan(dae.transform(bad)[3]).all()
+
+
+def test_speed_benchmark_quick_mode_runs_every_contender():
+    result = subprocess.run(
+        [sys.executable, str(BENCHMARKS / "bench_speed.py"), "--quick"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr
+    for name in ["loop_ftz", "loop", "skdae", "skdae_compile", "skorch", "mlp", "pyod"]:
+        assert any(line.startswith(name + " ") for line in result.stdout.splitlines()), name
+    assert "reference" in result.stdout
