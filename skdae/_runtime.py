@@ -7,10 +7,22 @@ geometrically into that range, and late epochs then take several times as long
 as early ones. Flushing denormals to zero -- TensorFlow's default -- keeps every
 epoch at the speed of the first; the values lost are below 1e-38.
 
-torch has a setter for this mode but no getter, so the caller's mode is read by
+The mode lives in each thread's MXCSR register, and ``torch.set_flush_denormal``
+sets only the calling thread's. GNU OpenMP's worker threads (torch's intra-op
+pool on Linux) copy it only when they are created, so once the pool exists the
+setting never reaches them and the fused Adam update, split over the pool,
+keeps crawling on denormals. We therefore also run the setter once on every
+thread of the pool. (Intel's and LLVM's OpenMP runtimes copy the primary
+thread's mode into the workers at each parallel region by default.)
+
+torch has a setter for the mode but no getter, so the caller's mode is read by
 computing a product that is denormal unless flushing is on.
 """
 
+import ctypes
+import functools
+import os
+import sys
 from contextlib import contextmanager
 
 import torch
@@ -22,16 +34,76 @@ def flushes_denormals():
     return bool(tiny * tiny.new_tensor(1e-10) == 0)
 
 
+@functools.cache
+def _gnu_openmp():
+    """The GNU OpenMP runtime torch has loaded, through ctypes; None elsewhere.
+
+    Other libraries may bring copies of their own (scikit-learn's wheels do),
+    each with its own pool: take the one in torch's folder, or the only one.
+    """
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        with open("/proc/self/maps") as maps:
+            paths = {line.split()[-1] for line in maps if "/libgomp" in line}
+    except OSError:
+        return None
+    torch_dir = os.path.dirname(torch.__file__) + os.sep
+    ours = [path for path in paths if path.startswith(torch_dir)]
+    if ours:
+        paths = ours
+    elif len(paths) != 1:
+        return None
+    for path in paths:
+        try:
+            runtime = ctypes.CDLL(path)  # the loaded copy: dlopen returns its handle
+        except OSError:
+            continue
+        if hasattr(runtime, "GOMP_parallel"):
+            runtime.GOMP_parallel.restype = None
+            return runtime
+    return None
+
+
+_THREAD_FUNCTION = ctypes.CFUNCTYPE(None, ctypes.c_void_p)
+
+
+def on_every_pool_thread(function):
+    """Call ``function()`` once on each thread of torch's OpenMP pool.
+
+    Returns the list of results (one per thread, the calling thread included),
+    or None when the pool is not GNU OpenMP's.
+    """
+    runtime = _gnu_openmp()
+    if runtime is None:
+        return None
+    results = []
+    # ctypes releases the GIL during the call and each thread retakes it to
+    # run the Python callback, so the threads take turns.
+    callback = _THREAD_FUNCTION(lambda _: results.append(function()))
+    runtime.GOMP_parallel(callback, None, ctypes.c_uint(torch.get_num_threads()), ctypes.c_uint(0))
+    return results
+
+
+def set_flush_denormal_everywhere(mode):
+    """``torch.set_flush_denormal(mode)`` on this thread and on torch's pool."""
+    supported = torch.set_flush_denormal(mode)
+    if supported:
+        on_every_pool_thread(lambda: torch.set_flush_denormal(mode))
+    return supported
+
+
 @contextmanager
 def denormals_flushed(device):
     """Flush denormals to zero inside the block when ``device`` is the CPU,
     and give the caller back the mode it had."""
-    if torch.device(device).type != "cpu" or flushes_denormals():
+    if torch.device(device).type != "cpu":
         yield
         return
-    supported = torch.set_flush_denormal(True)
+    caller_mode = flushes_denormals()
+    supported = set_flush_denormal_everywhere(True)
     try:
         yield
     finally:
-        if supported:
-            torch.set_flush_denormal(False)
+        if supported and not caller_mode:
+            set_flush_denormal_everywhere(False)

@@ -8,17 +8,25 @@ import torch
 
 from skdae import DenoisingAutoencoder
 from skdae._net import DenoisingNet
-from skdae._runtime import denormals_flushed, flushes_denormals
+from skdae._runtime import denormals_flushed, flushes_denormals, on_every_pool_thread
+
+
+def _pool_modes():
+    """The flush mode of every thread of torch's pool (the caller's alone off GNU OpenMP)."""
+    return on_every_pool_thread(flushes_denormals) or [flushes_denormals()]
+
 
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 
 
 @pytest.fixture
 def caller_flush_mode():
-    """Run a test under each caller mode, and put the process back as it was."""
-    before = flushes_denormals()
+    """Put the process's flush mode and thread count back as they were."""
+    before, threads = flushes_denormals(), torch.get_num_threads()
     yield
+    torch.set_num_threads(threads)
     torch.set_flush_denormal(before)
+    on_every_pool_thread(lambda: torch.set_flush_denormal(before))
 
 
 def test_flushes_denormals_reads_the_mode(caller_flush_mode):
@@ -36,16 +44,19 @@ def test_fit_flushes_denormals_and_gives_the_caller_its_mode_back(
     original = DenoisingNet.train_step_single
 
     def spy(self, batch, **fit_params):
-        seen.append(flushes_denormals())
+        seen.extend(_pool_modes())
         return original(self, batch, **fit_params)
 
     monkeypatch.setattr(DenoisingNet, "train_step_single", spy)
+    torch.set_num_threads(2)
+    torch.rand(100_000).sum()  # the pool exists before the fit, as in a user's process
     torch.set_flush_denormal(caller_mode)
+    on_every_pool_thread(lambda: torch.set_flush_denormal(caller_mode))
     dae = DenoisingAutoencoder(**tiny).fit(unit_X)
-    assert seen and all(seen)
-    assert flushes_denormals() == caller_mode
+    assert seen and all(seen)  # every worker thread flushes, not only the caller's
+    assert _pool_modes() == [caller_mode] * len(_pool_modes())
     dae.transform(unit_X)
-    assert flushes_denormals() == caller_mode
+    assert _pool_modes() == [caller_mode] * len(_pool_modes())
 
 
 def test_mode_is_restored_when_the_fit_fails(monkeypatch, unit_X, tiny, caller_flush_mode):
