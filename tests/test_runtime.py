@@ -102,6 +102,6 @@ def test_speed_benchmark_quick_mode_runs_every_contender():
         timeout=600,
     )
     assert result.returncode == 0, result.stderr
-    for name in ["loop_ftz", "loop", "skdae", "skdae_compile", "skorch", "mlp", "pyod"]:
+    for name in ["loop_ftz", "loop", "skdae", "skdae_compile", "skorch", "mlp", "mlp_f64", "pyod"]:
         assert any(line.startswith(name + " ") for line in result.stdout.splitlines()), name
     assert "reference" in result.stdout
