@@ -8,6 +8,7 @@ parameters and implements ``_build_module``.
 """
 
 import copy
+import os
 from abc import ABCMeta, abstractmethod
 from numbers import Integral, Real
 
@@ -23,13 +24,13 @@ from sklearn.base import (
 from sklearn.utils import check_array
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
-from skorch.callbacks import LRScheduler
+from skorch.callbacks import Callback, EarlyStopping, LRScheduler
 from torch import nn
 
 from ._net import DenoisingNet
 from ._noise import GaussianNoise
 from ._runtime import denormals_flushed
-from .callbacks import ProgressBar
+from .callbacks import ProgressBar, TensorBoard, TrainingMonitor
 
 # Rows per forward pass at evaluation time: large enough to keep the matrix
 # products efficient, small enough that the activations stay a few MB.
@@ -131,6 +132,13 @@ class BaseAutoencoder(
         "random_state": ["random_state"],
         "verbose": ["verbose"],
         "compile": ["boolean"],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "monitor": ["boolean"],
+        "tensorboard_dir": [str, os.PathLike, None],
+        "callbacks": [list, None],
     }
 
     @abstractmethod
@@ -139,6 +147,11 @@ class BaseAutoencoder(
 
     def _check_params(self, X):
         """Checks that ``_parameter_constraints`` cannot express; raise ValueError."""
+        if self.early_stopping and X.shape[0] < 2:
+            raise ValueError(
+                f"early_stopping=True holds out validation rows, which needs at least 2 "
+                f"rows; got {X.shape[0]}."
+            )
 
     # ------------------------------------------------------------------ fit
     @_fit_context(prefer_skip_nested_validation=True)
@@ -175,6 +188,8 @@ class BaseAutoencoder(
             criterion=_LOSSES[loss],
             corruption=self._make_corruption(X_train, loss),
             generator=generator,
+            validation_fraction=self.validation_fraction if self.early_stopping else 0.0,
+            output_activation=torch.sigmoid if loss == "bce" else None,
             optimizer=torch.optim.Adam,
             # One fused kernel for the whole update: ~10% of a CPU epoch saved.
             optimizer__fused=True,
@@ -203,6 +218,7 @@ class BaseAutoencoder(
         self.history_ = net.history
         self.loss_ = loss
         self.device_ = str(device)
+        self.n_iter_ = len(net.history)
         self._n_features_out = module.code_size
         return self
 
@@ -219,8 +235,37 @@ class BaseAutoencoder(
                 ),
             )
         ]
+        if self.monitor:
+            callbacks.append(("monitor", TrainingMonitor()))
+        if self.early_stopping:
+            callbacks.append(
+                (
+                    "early_stopping",
+                    EarlyStopping(
+                        monitor="valid_loss",
+                        patience=self.n_iter_no_change,
+                        threshold=self.tol,
+                        threshold_mode="abs",
+                        load_best=True,
+                        sink=print,
+                    ),
+                )
+            )
+        if self.tensorboard_dir is not None:
+            callbacks.append(("tensorboard", TensorBoard(self.tensorboard_dir)))
         if self.verbose:
             callbacks.append(("progress_bar", ProgressBar()))
+        for i, callback in enumerate(self.callbacks or []):
+            named = isinstance(callback, tuple)
+            instance = callback[1] if named else callback
+            if not isinstance(instance, Callback):
+                raise TypeError(
+                    "callbacks must hold skorch callbacks or (name, callback) pairs; "
+                    f"item {i} is {callback!r}."
+                )
+            callbacks.append(
+                callback if named else (f"user_{i}_{type(instance).__name__}", instance)
+            )
         return callbacks
 
     def _resolve_loss(self, X):

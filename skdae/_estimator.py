@@ -69,6 +69,27 @@ class DenoisingAutoencoder(BaseAutoencoder):
         Train through ``torch.compile`` (the training step only; evaluation
         runs the plain module). Costs a compilation at the start of each fit;
         see the README's speed table before switching it on.
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the rows, stop when their loss has
+        not improved by ``tol`` for ``n_iter_no_change`` epochs, and keep the
+        weights of the best epoch. Off: every row trains.
+    validation_fraction : float in (0, 1), default=0.1
+        Rows held out when ``early_stopping``; ``valid_loss`` and
+        ``valid_rmse`` are then recorded per epoch.
+    n_iter_no_change : int >= 1, default=10
+        Epochs without improvement before stopping.
+    tol : float >= 0, default=1e-4
+        Improvement of the validation loss that counts.
+    monitor : bool, default=True
+        Record per epoch the learning rate, the gradient norm, and per hidden
+        layer the fraction of zero activations (``dead_units``: the largest
+        fraction of always-zero units), as the seed's summaries did.
+    tensorboard_dir : str or path-like, default=None
+        Also write the history, weight and activation histograms there for
+        TensorBoard (needs the ``tensorboard`` package).
+    callbacks : list of skorch callbacks or (name, callback), default=None
+        Extra side effects of the fit, e.g.
+        ``skdae.callbacks.ReconstructionImages``.
 
     Attributes
     ----------
@@ -85,6 +106,8 @@ class DenoisingAutoencoder(BaseAutoencoder):
         The loss used, ``loss`` with "auto" resolved.
     device_ : str
         The device the model was trained on and evaluates on.
+    n_iter_ : int
+        Epochs run (fewer than ``max_epochs`` after early stopping).
 
     See Also
     --------
@@ -141,6 +164,13 @@ class DenoisingAutoencoder(BaseAutoencoder):
         random_state=None,
         verbose=0,
         compile=False,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        tol=1e-4,
+        monitor=True,
+        tensorboard_dir=None,
+        callbacks=None,
     ):
         self.hidden_units = hidden_units
         self.activation = activation
@@ -157,6 +187,13 @@ class DenoisingAutoencoder(BaseAutoencoder):
         self.random_state = random_state
         self.verbose = verbose
         self.compile = compile
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
+        self.monitor = monitor
+        self.tensorboard_dir = tensorboard_dir
+        self.callbacks = callbacks
 
     def _hidden_units(self):
         units = np.atleast_1d(np.asarray(self.hidden_units))
@@ -173,6 +210,7 @@ class DenoisingAutoencoder(BaseAutoencoder):
         return tuple(int(u) for u in units)
 
     def _check_params(self, X):
+        super()._check_params(X)
         self._hidden_units()
 
     def _build_module(self, n_features, device):

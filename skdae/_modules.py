@@ -148,3 +148,29 @@ class MLPAutoencoder(AutoencoderModule):
 def count_parameters(module):
     """Number of trainable scalars in ``module``."""
     return sum(math.prod(p.shape) for p in module.parameters() if p.requires_grad)
+
+
+def layer_table(module, n_features):
+    """Text table of the module's layers: name, kind, output shape, parameters."""
+    rows = []
+    hooks = []
+    for name, layer in module.named_modules():
+        if name and not list(layer.children()):
+            hooks.append(
+                layer.register_forward_hook(
+                    lambda m, _i, out, name=name: rows.append(
+                        (name, type(m).__name__, tuple(out.shape[1:]), count_parameters(m))
+                    )
+                )
+            )
+    param = next(module.parameters())
+    try:
+        with torch.no_grad():
+            module.eval()(torch.zeros(1, n_features, device=param.device, dtype=param.dtype))
+    finally:
+        for hook in hooks:
+            hook.remove()
+    lines = [f"{'layer':14s} {'kind':12s} {'output':>10s} {'params':>9s}"]
+    lines += [f"{n:14s} {k:12s} {str(list(s)):>10s} {p:9,d}" for n, k, s, p in rows]
+    lines.append(f"{'total':14s} {'':12s} {'':>10s} {count_parameters(module):9,d}")
+    return "\n".join(lines)

@@ -58,10 +58,25 @@ class DenoisingNet(NeuralNet):
         ``corruption(batch, generator) -> noisy batch``; None trains a plain
         autoencoder.
     generator : torch.Generator or None
-        On the training device; draws the batch order and the noise.
+        On the training device; draws the batch order, the noise and the
+        validation split.
+    validation_fraction : float, default=0.0
+        Fraction of the rows held out (drawn by ``generator``) to compute
+        ``valid_loss`` and ``valid_rmse`` after each epoch; 0 holds out none.
+    output_activation : callable or None
+        Maps the module's output (logits) to a reconstruction, for the RMSE.
     """
 
-    def __init__(self, module, *args, corruption=None, generator=None, **kwargs):
+    def __init__(
+        self,
+        module,
+        *args,
+        corruption=None,
+        generator=None,
+        validation_fraction=0.0,
+        output_activation=None,
+        **kwargs,
+    ):
         kwargs.setdefault("iterator_train", TensorBatches)
         kwargs.setdefault("iterator_valid", TensorBatches)
         kwargs.setdefault("iterator_train__shuffle", True)
@@ -69,15 +84,33 @@ class DenoisingNet(NeuralNet):
         super().__init__(module, *args, **kwargs)
         self.corruption = corruption
         self.generator = generator
+        self.validation_fraction = validation_fraction
+        self.output_activation = output_activation
 
     def get_default_callbacks(self):
         # skorch's defaults average per-batch losses that we no longer record.
-        return [("epoch_timer", EpochTimer()), ("print_log", PrintLog())]
+        return [
+            ("epoch_timer", EpochTimer()),
+            ("print_log", PrintLog(keys_ignored=["zero_fraction"])),
+        ]
 
     def get_dataset(self, X, y=None):
         if isinstance(X, torch.Tensor):
             return X
         return super().get_dataset(X, y)
+
+    def get_split_datasets(self, X, y=None, **fit_params):
+        data = self.get_dataset(X)
+        if not self.validation_fraction:
+            return data, None
+        n_valid = max(1, round(len(data) * self.validation_fraction))
+        if n_valid >= len(data):
+            raise ValueError(
+                f"validation_fraction={self.validation_fraction} of {len(data)} rows "
+                "leaves no rows to train on."
+            )
+        order = torch.randperm(len(data), generator=self.generator, device=data.device)
+        return data[order[n_valid:]], data[order[:n_valid]]
 
     def get_iterator(self, dataset, training=False):
         iterator = super().get_iterator(dataset, training=training)
@@ -100,24 +133,35 @@ class DenoisingNet(NeuralNet):
         return {"loss": loss, "y_pred": logits}
 
     def validation_step(self, batch, **fit_params):
-        self._set_training(False)
+        if self.module_.training:
+            self._set_training(False)
         with torch.no_grad():
             logits = self.infer(batch, **fit_params)
             loss = self.get_loss(logits, batch, X=batch, training=False)
-        return {"loss": loss, "y_pred": logits}
+            reconstruction = self.output_activation(logits) if self.output_activation else logits
+            squared_error = (reconstruction - batch).square_().sum()
+        return {"loss": loss, "y_pred": logits, "squared_error": squared_error}
 
     def run_single_epoch(self, iterator, training, prefix, step_fn, **fit_params):
         if iterator is None:
             return
         loss_sum = torch.zeros((), device=self.device)
-        n_samples = n_batches = 0
+        squared_error = None
+        n_samples = n_values = n_batches = 0
         for batch in iterator:
             self.notify("on_batch_begin", batch=batch, training=training)
             step = step_fn(batch, **fit_params)
             loss_sum += step["loss"].detach() * len(batch)
+            if "squared_error" in step:
+                squared_error = step["squared_error"] + (
+                    0 if squared_error is None else squared_error
+                )
             n_samples += len(batch)
+            n_values += batch.numel()
             n_batches += 1
             self.notify("on_batch_end", batch=batch, training=training, **step)
-        # The one host sync of the epoch.
+        # The host syncs of the epoch: one per recorded number.
         self.history.record(prefix + "_loss", (loss_sum / max(n_samples, 1)).item())
+        if squared_error is not None:
+            self.history.record(prefix + "_rmse", (squared_error / n_values).sqrt().item())
         self.history.record(prefix + "_batch_count", n_batches)

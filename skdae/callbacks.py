@@ -1,12 +1,21 @@
-"""skorch callbacks that skdae uses; each one is a side effect of the fit loop."""
+"""skorch callbacks that skdae uses; each one is a side effect of the fit loop.
+
+They read the net's history and module and never sync the host with the
+device more than once per epoch, so that monitoring stays cheap on a GPU.
+"""
 
 import sys
+from pathlib import Path
 
+import numpy as np
+import torch
 from skorch.callbacks import Callback
+
+from ._modules import ACTIVATIONS, layer_table
 
 
 class ProgressBar(Callback):
-    """A tqdm bar over the batches of each epoch.
+    """The table of layers at the start, then a tqdm bar over each epoch's batches.
 
     Unlike skorch's ``ProgressBar`` it shows no running loss: reading the loss
     after each batch would force a host-device sync per batch on a GPU.
@@ -18,6 +27,11 @@ class ProgressBar(Callback):
 
     def __init__(self, file=None):
         self.file = file
+
+    def on_train_begin(self, net, X=None, **kwargs):
+        # Once per fit, the seed's table of layers and parameter counts.
+        if net.verbose and isinstance(X, torch.Tensor):
+            print(layer_table(net.module_, X.shape[1]))
 
     def on_epoch_begin(self, net, dataset_train=None, **kwargs):
         from tqdm.auto import tqdm
@@ -38,3 +52,195 @@ class ProgressBar(Callback):
 
     def on_epoch_end(self, net, **kwargs):
         self.pbar_.close()
+
+
+def activation_layers(module):
+    """``(name, layer)`` of every hidden activation of ``module``."""
+    kinds = tuple(ACTIVATIONS.values())
+    return [(name, layer) for name, layer in module.named_modules() if isinstance(layer, kinds)]
+
+
+def probe_activations(module, probe):
+    """The output of every hidden activation of ``module`` on ``probe`` (eval mode)."""
+    outputs = {}
+    hooks = [
+        layer.register_forward_hook(lambda _m, _i, out, name=name: outputs.__setitem__(name, out))
+        for name, layer in activation_layers(module)
+    ]
+    was_training = module.training
+    try:
+        module.eval()
+        with torch.no_grad():
+            module(probe)
+    finally:
+        module.train(was_training)
+        for hook in hooks:
+            hook.remove()
+    return outputs
+
+
+class TrainingMonitor(Callback):
+    """What the seed logged, in the history of each epoch.
+
+    * ``lr``: the learning rate at the end of the epoch;
+    * ``grad_norm``: the global gradient norm, averaged over the epoch's
+      batches (accumulated on the device, read once per epoch);
+    * ``zero_fraction``: per hidden activation layer, the fraction of zero
+      outputs on a fixed probe of training rows -- near 1 for a layer whose
+      ReLUs died;
+    * ``dead_units``: the largest fraction of units, over the layers, that
+      are zero for every probe row.
+
+    Parameters
+    ----------
+    probe_size : int, default=512
+        Training rows used for the activation statistics.
+    """
+
+    def __init__(self, probe_size=512):
+        self.probe_size = probe_size
+
+    def on_train_begin(self, net, X=None, **kwargs):
+        self.probe_ = X[: self.probe_size] if isinstance(X, torch.Tensor) else None
+
+    def on_epoch_begin(self, net, **kwargs):
+        self.grad_norm_sum_ = torch.zeros((), device=net.device)
+        self.n_steps_ = 0
+
+    def on_grad_computed(self, net, named_parameters, training=False, **kwargs):
+        if not training:
+            return
+        grads = [p.grad for _, p in named_parameters if p.grad is not None]
+        if grads:
+            norms = torch._foreach_norm(grads)
+            self.grad_norm_sum_ += torch.linalg.vector_norm(torch.stack(norms))
+            self.n_steps_ += 1
+
+    def on_epoch_end(self, net, **kwargs):
+        history = net.history
+        history.record("lr", net.optimizer_.param_groups[0]["lr"])
+        if self.n_steps_:
+            history.record("grad_norm", (self.grad_norm_sum_ / self.n_steps_).item())
+        if self.probe_ is not None and len(self.probe_):
+            outputs = probe_activations(net.module_, self.probe_)
+            zero = {name: (out == 0).float().mean().item() for name, out in outputs.items()}
+            dead = [(out == 0).all(dim=0).float().mean().item() for out in outputs.values()]
+            history.record("zero_fraction", zero)
+            history.record("dead_units", max(dead) if dead else 0.0)
+
+    def on_train_end(self, net, **kwargs):
+        self.probe_ = None  # no training data in the fitted model
+
+
+class TensorBoard(Callback):
+    """Write the history, histograms and (optionally) an embedding for TensorBoard.
+
+    Per epoch: every numeric history entry as a scalar (``zero_fraction`` per
+    layer too), a histogram of each layer's weights and of each hidden
+    activation on the monitor's probe rows. Needs the ``tensorboard`` package.
+
+    Parameters
+    ----------
+    log_dir : path-like
+    histograms : bool, default=True
+    """
+
+    def __init__(self, log_dir, histograms=True):
+        self.log_dir = log_dir
+        self.histograms = histograms
+
+    def on_train_begin(self, net, X=None, **kwargs):
+        from torch.utils.tensorboard import SummaryWriter
+
+        self.writer_ = SummaryWriter(log_dir=str(self.log_dir))
+        self.probe_ = X[:512] if isinstance(X, torch.Tensor) else None
+
+    def on_epoch_end(self, net, **kwargs):
+        epoch = net.history[-1, "epoch"]
+        for key, value in net.history[-1].items():
+            if key in ("epoch", "batches") or key.endswith("_batch_count"):
+                continue
+            if isinstance(value, dict):
+                for name, item in value.items():
+                    self.writer_.add_scalar(f"{key}/{name}", item, epoch)
+            elif isinstance(value, (int, float)) and not isinstance(value, bool):
+                self.writer_.add_scalar(key, value, epoch)
+        if self.histograms:
+            for name, param in net.module_.named_parameters():
+                self.writer_.add_histogram(f"weights/{name}", param.detach().cpu(), epoch)
+            if self.probe_ is not None:
+                for name, out in probe_activations(net.module_, self.probe_).items():
+                    self.writer_.add_histogram(f"activations/{name}", out.cpu(), epoch)
+        self.writer_.flush()
+
+    def on_train_end(self, net, **kwargs):
+        self.writer_.close()
+        del self.writer_
+        self.probe_ = None
+
+
+class ReconstructionImages(Callback):
+    """After each epoch, a PNG grid of clean / noisy / reconstructed images;
+    at the end of the fit, an animated GIF of all epochs (the seed's video).
+
+    Parameters
+    ----------
+    images : array-like of shape (n_images, n_features)
+        The rows to show, in [0, 1] (e.g. ten test digits).
+    image_shape : tuple of int
+        Shape of one image, e.g. ``(28, 28)``.
+    directory : path-like
+        Where ``epoch_001.png``, ... and ``reconstructions.gif`` go.
+    gif_seconds_per_frame : float, default=0.5
+    """
+
+    def __init__(self, images, image_shape, directory, gif_seconds_per_frame=0.5):
+        self.images = images
+        self.image_shape = image_shape
+        self.directory = directory
+        self.gif_seconds_per_frame = gif_seconds_per_frame
+
+    def on_train_begin(self, net, **kwargs):
+        self.directory_ = Path(self.directory)
+        self.directory_.mkdir(parents=True, exist_ok=True)
+        clean = torch.as_tensor(np.asarray(self.images), dtype=torch.float32, device=net.device)
+        # The same noisy copies every epoch, drawn once from a generator of
+        # their own: the pictures must not disturb the fit's random stream.
+        noise_generator = torch.Generator(device=clean.device).manual_seed(0)
+        noisy = net.corruption(clean, noise_generator) if net.corruption else clean
+        self.clean_, self.noisy_ = clean, noisy
+        self.frames_ = []
+
+    def on_epoch_end(self, net, **kwargs):
+        from .plotting import plot_reconstructions
+
+        module = net.module_
+        was_training = module.training
+        module.eval()
+        with torch.no_grad():
+            logits = module(self.noisy_)
+            out = net.output_activation(logits) if net.output_activation else logits
+        module.train(was_training)
+        epoch = net.history[-1, "epoch"]
+        path = self.directory_ / f"epoch_{epoch:03d}.png"
+        plot_reconstructions(
+            [self.clean_.cpu().numpy(), self.noisy_.cpu().numpy(), out.cpu().numpy()],
+            self.image_shape,
+            path=path,
+            titles=["clean", "noisy", f"epoch {epoch}"],
+        )
+        self.frames_.append(path)
+
+    def on_train_end(self, net, **kwargs):
+        from PIL import Image
+
+        if self.frames_:
+            frames = [Image.open(path).convert("P") for path in self.frames_]
+            frames[0].save(
+                self.directory_ / "reconstructions.gif",
+                save_all=True,
+                append_images=frames[1:],
+                duration=int(self.gif_seconds_per_frame * 1000),
+                loop=0,
+            )
+        self.clean_ = self.noisy_ = None

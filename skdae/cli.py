@@ -1,28 +1,315 @@
-"""Command line: ``skdae demo`` (also ``python -m skdae demo``)."""
+"""Command line: ``skdae demo | train | evaluate | reconstruct | embed``.
+
+Also ``python -m skdae ...``. ``train`` fits a model on a data set and writes
+the model, ``metrics.json``, pictures and TensorBoard logs into ``--out``; the
+other commands load such a model.
+"""
 
 import argparse
+import json
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
+# ------------------------------------------------------------------ data
 
-def _demo(args):
-    import torch
-    from sklearn.datasets import load_digits
-    from sklearn.linear_model import LogisticRegression
+
+def load_dataset(name, data_home=None, random_state=0):
+    """``(X_train, y_train, X_test, y_test, image_shape)`` for a CLI data set.
+
+    ``digits`` (scikit-learn's, split 75/25), ``mnist`` (its train and test
+    files), or a ``.npy``/``.csv`` file of rows (split 80/20, no labels).
+    """
     from sklearn.model_selection import train_test_split
+
+    if name == "digits":
+        from sklearn.datasets import load_digits
+
+        X, y = load_digits(return_X_y=True)
+        X_train, X_test, y_train, y_test = train_test_split(
+            X / 16.0, y, test_size=0.25, random_state=random_state, stratify=y
+        )
+        return X_train, y_train, X_test, y_test, (8, 8)
+    if name == "mnist":
+        from .datasets import load_mnist
+
+        X_train, y_train = load_mnist(data_home, subset="train", return_X_y=True)
+        X_test, y_test = load_mnist(data_home, subset="test", return_X_y=True)
+        return X_train, y_train, X_test, y_test, (28, 28)
+    path = Path(name)
+    if path.suffix not in (".npy", ".csv"):
+        raise SystemExit(
+            f"skdae: --dataset must be digits, mnist, or a .npy/.csv file; got {name!r}"
+        )
+    if not path.is_file():
+        raise SystemExit(f"skdae: no such file: {path}")
+    try:
+        X = np.load(path) if path.suffix == ".npy" else np.loadtxt(path, delimiter=",", ndmin=2)
+    except ValueError as exc:
+        raise SystemExit(f"skdae: cannot read {path} as a table of numbers: {exc}") from None
+    if X.ndim != 2:
+        raise SystemExit(
+            f"skdae: {path} must hold a 2-D table (rows x features), got shape {X.shape}"
+        )
+    X_train, X_test = train_test_split(X, test_size=0.2, random_state=random_state)
+    side = int(round(np.sqrt(X.shape[1])))
+    image_shape = (
+        (side, side) if side * side == X.shape[1] and X.min() >= 0 and X.max() <= 1 else None
+    )
+    return X_train, None, X_test, None, image_shape
+
+
+# ------------------------------------------------------------- estimator
+
+# CLI option -> (estimator parameter, argparse keywords)
+ESTIMATOR_OPTIONS = {
+    "--hidden-units": (
+        "hidden_units",
+        dict(type=int, nargs="+", metavar="N", help="encoder widths"),
+    ),
+    "--activation": ("activation", dict(help="relu, tanh, sigmoid, elu, gelu, ...")),
+    "--dropout": ("dropout", dict(type=float, help="dropout probability after each hidden layer")),
+    "--noise-factor": ("noise_factor", dict(type=float, help="std of the Gaussian corruption")),
+    "--loss": ("loss", dict(choices=["auto", "bce", "mse"], help="reconstruction loss")),
+    "--weight-decay": ("weight_decay", dict(type=float, help="L2 penalty on the weights")),
+    "--learning-rate": ("learning_rate", dict(type=float, help="Adam's initial learning rate")),
+    "--lr-decay-steps": ("lr_decay_steps", dict(type=int, help="batches between LR decays")),
+    "--lr-decay-rate": ("lr_decay_rate", dict(type=float, help="LR factor at each decay")),
+    "--batch-size": ("batch_size", dict(type=int, help="rows per training batch")),
+    "--epochs": ("max_epochs", dict(type=int, help="passes over the training data")),
+    "--device": ("device", dict(help="auto, cpu, cuda or cuda:N")),
+    "--random-state": ("random_state", dict(type=int, help="seed of the whole fit")),
+    "--early-stopping": (
+        "early_stopping",
+        dict(
+            action="store_true", default=None, help="hold out rows, stop when they stop improving"
+        ),
+    ),
+    "--validation-fraction": ("validation_fraction", dict(type=float, help="rows held out")),
+    "--n-iter-no-change": ("n_iter_no_change", dict(type=int, help="patience, in epochs")),
+    "--compile": (
+        "compile",
+        dict(action="store_true", default=None, help="train via torch.compile"),
+    ),
+}
+
+
+def _estimator_from(args):
+    from . import DenoisingAutoencoder
+
+    params = {
+        param: getattr(args, option[2:].replace("-", "_"))
+        for option, (param, _) in ESTIMATOR_OPTIONS.items()
+        if getattr(args, option[2:].replace("-", "_")) is not None
+    }
+    if "hidden_units" in params:
+        params["hidden_units"] = tuple(params["hidden_units"])
+    params["verbose"] = args.verbose
+    return DenoisingAutoencoder(**params)
+
+
+def _noisy_copy(estimator, X, noise_factor, seed=0):
+    """X corrupted once, as the model was trained to undo (fixed seed)."""
+    import torch
+
+    from ._noise import GaussianNoise
+
+    clip = getattr(estimator, "loss_", "bce") == "bce"
+    corrupt = GaussianNoise(noise_factor, clip=clip)
+    return corrupt(
+        torch.as_tensor(X, dtype=torch.float32), torch.Generator().manual_seed(seed)
+    ).numpy()
+
+
+def _rmse(a, b):
+    return float(np.sqrt(np.mean((np.asarray(a, dtype=np.float64) - b) ** 2)))
+
+
+def _probe_accuracy(codes_train, y_train, codes_test, y_test):
+    from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    from . import DenoisingAutoencoder
-    from ._noise import GaussianNoise
+    probe = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000))
+    return float(probe.fit(codes_train, y_train).score(codes_test, y_test))
 
-    X, y = load_digits(return_X_y=True)
-    X = X / 16.0  # grey levels 0..16 -> [0, 1]
-    X_train, X_test, y_train, y_test = train_test_split(
-        X, y, test_size=0.25, random_state=args.random_state, stratify=y
+
+def _load_model(path):
+    import joblib
+
+    path = Path(path)
+    if path.is_dir():
+        path = path / "model.joblib"
+    if not path.is_file():
+        raise SystemExit(f"skdae: no model at {path} (skdae train writes OUT/model.joblib)")
+    return joblib.load(path)
+
+
+# --------------------------------------------------------------- commands
+
+
+def _train(args):
+    import joblib
+
+    from .callbacks import ReconstructionImages
+    from .plotting import plot_latent_map, plot_learning_curve
+
+    X_train, y_train, X_test, y_test, image_shape = load_dataset(args.dataset, args.data_home)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    dae = _estimator_from(args)
+    callbacks = []
+    if image_shape is not None and args.images > 0:
+        callbacks.append(ReconstructionImages(X_test[: args.images], image_shape, out / "images"))
+    tensorboard_dir = None
+    if not args.no_tensorboard:
+        try:
+            import tensorboard  # noqa: F401
+
+            tensorboard_dir = str(out / "tensorboard")
+        except ImportError:
+            print("tensorboard is not installed: no TensorBoard logs (pip install tensorboard)")
+    dae.set_params(callbacks=callbacks, tensorboard_dir=tensorboard_dir)
+    print(f"training {dae!r}\n  on {args.dataset}: {len(X_train)} train, {len(X_test)} test rows")
+    start = time.perf_counter()
+    dae.fit(X_train)
+    seconds = time.perf_counter() - start
+    dae.set_params(callbacks=None)  # the model file needs no picture writer
+
+    metrics = _metrics(dae, X_test, y_test, X_train, y_train)
+    metrics.update(
+        train_seconds=round(seconds, 3),
+        epochs=dae.n_iter_,
+        device=dae.device_,
+        dataset=args.dataset,
+        params={
+            k: v
+            for k, v in dae.get_params().items()
+            if isinstance(v, (int, float, str, tuple, type(None)))
+        },
+    )
+    joblib.dump(dae, out / "model.joblib")
+    (out / "metrics.json").write_text(json.dumps(metrics, indent=2, default=list) + "\n")
+    plot_learning_curve(dae.history_, path=out / "learning_curve.png")
+    codes = dae.transform(X_test)
+    plot_latent_map(codes, y_test, path=out / "latent_map.png", title=f"{args.dataset} test codes")
+    if tensorboard_dir is not None and image_shape is not None:
+        _write_projector(
+            tensorboard_dir, codes[: args.embed], X_test[: args.embed], y_test, image_shape
+        )
+    _print_metrics(metrics)
+    print(
+        f"wrote {out}/: model.joblib, metrics.json, learning_curve.png, latent_map.png"
+        + (", images/" if callbacks else "")
+        + (", tensorboard/" if tensorboard_dir else "")
+    )
+    return 0
+
+
+def _metrics(dae, X_test, y_test, X_train=None, y_train=None):
+    metrics = {
+        "test_score": dae.score(X_test),
+        "test_rmse": _rmse(dae.reconstruct(X_test), X_test),
+    }
+    if dae.noise_factor > 0:
+        noisy = _noisy_copy(dae, X_test, dae.noise_factor)
+        metrics["test_noisy_input_rmse"] = _rmse(noisy, X_test)
+        metrics["test_denoising_rmse"] = _rmse(dae.reconstruct(noisy), X_test)
+    if y_train is not None and y_test is not None and X_train is not None:
+        metrics["probe_accuracy"] = _probe_accuracy(
+            dae.transform(X_train), y_train, dae.transform(X_test), y_test
+        )
+    return metrics
+
+
+def _print_metrics(metrics):
+    for key, value in metrics.items():
+        if isinstance(value, float):
+            print(f"{key:24s} {value:10.4f}")
+
+
+def _write_projector(log_dir, codes, images, labels, image_shape):
+    """The codes for TensorBoard's embedding projector, with labels and a sprite."""
+    import torch
+    from torch.utils.tensorboard import SummaryWriter
+
+    writer = SummaryWriter(log_dir=str(log_dir))
+    writer.add_embedding(
+        torch.as_tensor(codes),
+        metadata=None if labels is None else [int(v) for v in labels[: len(codes)]],
+        label_img=torch.as_tensor(np.asarray(images, dtype=np.float32)).reshape(
+            -1, 1, *image_shape
+        ),
+        tag="test_codes",
+    )
+    writer.close()
+
+
+def _evaluate(args):
+    dae = _load_model(args.model)
+    X_train, y_train, X_test, y_test, _ = load_dataset(args.dataset, args.data_home)
+    metrics = _metrics(dae, X_test, y_test, X_train if args.probe else None, y_train)
+    _print_metrics(metrics)
+    if args.json:
+        Path(args.json).write_text(json.dumps(metrics, indent=2) + "\n")
+    return 0
+
+
+def _reconstruct(args):
+    from .plotting import plot_reconstructions
+
+    dae = _load_model(args.model)
+    _, _, X_test, _, image_shape = load_dataset(args.dataset, args.data_home)
+    if image_shape is None:
+        raise SystemExit("skdae: reconstruct draws images; this data set has no image shape")
+    clean = X_test[: args.n]
+    noisy = _noisy_copy(dae, clean, dae.noise_factor)
+    plot_reconstructions(
+        [clean, noisy, dae.reconstruct(noisy)],
+        image_shape,
+        path=args.out,
+        titles=["clean", "noisy", "reconstructed"],
+    )
+    print(f"wrote {args.out}")
+    return 0
+
+
+def _embed(args):
+    from .plotting import plot_latent_map
+
+    dae = _load_model(args.model)
+    _, _, X_test, y_test, image_shape = load_dataset(args.dataset, args.data_home)
+    X, y = X_test[: args.n], None if y_test is None else y_test[: args.n]
+    codes = dae.transform(X)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    np.save(out / "codes.npy", codes)
+    if y is not None:
+        np.save(out / "labels.npy", y)
+    plot_latent_map(codes, y, path=out / "latent_map.png")
+    written = ["codes.npy", "latent_map.png"] + (["labels.npy"] if y is not None else [])
+    try:
+        import tensorboard  # noqa: F401
+
+        if image_shape is not None:
+            _write_projector(out / "tensorboard", codes, X, y, image_shape)
+            written.append("tensorboard/ (projector)")
+    except ImportError:
+        pass
+    print(f"wrote {out}/: " + ", ".join(written))
+    return 0
+
+
+def _demo(args):
+    from sklearn.datasets import load_digits  # noqa: F401 (ships with scikit-learn)
+
+    from . import DenoisingAutoencoder
+    from .plotting import plot_reconstructions
+
+    X_train, y_train, X_test, y_test, image_shape = load_dataset(
+        "digits", random_state=args.random_state
     )
     dae = DenoisingAutoencoder(
         hidden_units=tuple(args.hidden_units),
@@ -33,47 +320,34 @@ def _demo(args):
         random_state=args.random_state,
         verbose=args.verbose,
     )
-    print(
-        f"Training {dae!r}\n  on load_digits: {X_train.shape[0]} train, {X_test.shape[0]} test rows"
-    )
+    print(f"Training {dae!r}\n  on load_digits: {len(X_train)} train, {len(X_test)} test rows")
     start = time.perf_counter()
     dae.fit(X_train)
     train_seconds = time.perf_counter() - start
 
-    rmse = float(np.sqrt(np.mean((dae.reconstruct(X_test) - X_test) ** 2)))
-    corrupt = GaussianNoise(args.noise_factor, clip=True)
-    generator = torch.Generator().manual_seed(args.random_state)
-    X_noisy = corrupt(torch.as_tensor(X_test), generator).numpy()
+    rmse = _rmse(dae.reconstruct(X_test), X_test)
+    X_noisy = _noisy_copy(dae, X_test, args.noise_factor, seed=args.random_state)
     denoised = dae.reconstruct(X_noisy)
-    denoising_rmse = float(np.sqrt(np.mean((denoised - X_test) ** 2)))
-
-    def probe_accuracy(train, test):
-        probe = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000))
-        return probe.fit(train, y_train).score(test, y_test)
-
-    acc_codes = probe_accuracy(dae.transform(X_train), dae.transform(X_test))
-    acc_raw = probe_accuracy(X_train, X_test)
+    acc_codes = _probe_accuracy(dae.transform(X_train), y_train, dae.transform(X_test), y_test)
+    acc_raw = _probe_accuracy(X_train, y_train, X_test, y_test)
     code_size = dae.get_feature_names_out().size
 
-    epochs = f"{dae.max_epochs} epochs, {dae.device_}"
+    epochs = f"{dae.n_iter_} epochs, {dae.device_}"
     print(f"train time                  {train_seconds:8.2f} s  ({epochs})")
     print(f"test reconstruction RMSE    {rmse:8.4f}")
     print(
-        f"test denoising RMSE         {denoising_rmse:8.4f}  (noisy input: "
-        f"{float(np.sqrt(np.mean((X_noisy - X_test) ** 2))):.4f})"
+        f"test denoising RMSE         {_rmse(denoised, X_test):8.4f}  "
+        f"(noisy input: {_rmse(X_noisy, X_test):.4f})"
     )
     print(f"logistic regression accuracy on {code_size:3d} latent features  {acc_codes:.4f}")
-    print(f"logistic regression accuracy on {X.shape[1]:3d} raw pixels       {acc_raw:.4f}")
+    print(f"logistic regression accuracy on {X_test.shape[1]:3d} raw pixels       {acc_raw:.4f}")
 
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     picture = out / "reconstructions.png"
-    from .plotting import plot_reconstructions
-
-    n = 10
     plot_reconstructions(
-        [X_test[:n], X_noisy[:n], denoised[:n]],
-        image_shape=(8, 8),
+        [X_test[:10], X_noisy[:10], denoised[:10]],
+        image_shape,
         path=picture,
         titles=["clean", "noisy", "denoised"],
     )
@@ -81,11 +355,15 @@ def _demo(args):
     return 0
 
 
+# ---------------------------------------------------------------- parser
+
+
 def build_parser():
     parser = argparse.ArgumentParser(
         prog="skdae", description="Denoising autoencoders for scikit-learn."
     )
     commands = parser.add_subparsers(dest="command", required=True)
+
     demo = commands.add_parser(
         "demo",
         help="train on scikit-learn's digits, print metrics, draw reconstructions",
@@ -117,6 +395,65 @@ def build_parser():
     )
     demo.add_argument("-v", "--verbose", type=int, default=0, help="0 or 1 (default: 0)")
     demo.set_defaults(func=_demo)
+
+    def data_options(sub):
+        sub.add_argument(
+            "--dataset",
+            default="mnist",
+            help="digits, mnist, or a .npy/.csv file of rows (default: mnist)",
+        )
+        sub.add_argument(
+            "--data-home",
+            default=None,
+            help="folder holding mnist/ (default: $SKDAE_DATA, else ~/skdae_data)",
+        )
+
+    train = commands.add_parser(
+        "train",
+        help="fit a model; write it with metrics, pictures and TensorBoard logs",
+        description="Fit a DenoisingAutoencoder on a data set's training rows and write into "
+        "--out: model.joblib, metrics.json (test reconstruction and denoising RMSE, score, and "
+        "the accuracy of a logistic-regression probe on the codes when there are labels), "
+        "images/ (clean / noisy / reconstructed test images after every epoch, and a GIF), "
+        "learning_curve.png, latent_map.png, and tensorboard/ when tensorboard is installed. "
+        "Unset estimator options keep the estimator's defaults.",
+    )
+    data_options(train)
+    train.add_argument("--out", default="runs/latest", help="output folder (default: runs/latest)")
+    for option, (_, kwargs) in ESTIMATOR_OPTIONS.items():
+        train.add_argument(option, **kwargs)
+    train.add_argument("--images", type=int, default=10, help="test images per picture (0: none)")
+    train.add_argument("--embed", type=int, default=1000, help="test codes for the projector")
+    train.add_argument("--no-tensorboard", action="store_true", help="write no TensorBoard logs")
+    train.add_argument(
+        "-v", "--verbose", type=int, default=1, help="0 silent, 1 progress (default)"
+    )
+    train.set_defaults(func=_train)
+
+    evaluate = commands.add_parser("evaluate", help="metrics of a trained model on a test set")
+    evaluate.add_argument("--model", required=True, help="model.joblib, or the folder holding it")
+    data_options(evaluate)
+    evaluate.add_argument(
+        "--probe",
+        action="store_true",
+        help="also fit a logistic-regression probe on the training codes",
+    )
+    evaluate.add_argument("--json", help="also write the metrics to this file")
+    evaluate.set_defaults(func=_evaluate)
+
+    reconstruct = commands.add_parser("reconstruct", help="picture of N test images reconstructed")
+    reconstruct.add_argument("--model", required=True)
+    data_options(reconstruct)
+    reconstruct.add_argument("-n", type=int, default=10, help="images (default: 10)")
+    reconstruct.add_argument("--out", default="reconstructions.png")
+    reconstruct.set_defaults(func=_reconstruct)
+
+    embed = commands.add_parser("embed", help="latent codes of N test images, map and projector")
+    embed.add_argument("--model", required=True)
+    data_options(embed)
+    embed.add_argument("-n", type=int, default=1000, help="rows (default: 1000)")
+    embed.add_argument("--out", default="embedding")
+    embed.set_defaults(func=_embed)
     return parser
 
 

@@ -51,3 +51,99 @@ def plot_reconstructions(rows, image_shape, path=None, titles=None, cmap="gray")
         fig.savefig(path, dpi=100)
         plt.close(fig)
     return fig
+
+
+def plot_latent_map(codes, labels=None, path=None, title="latent codes"):
+    """Scatter the codes in 2-D, coloured by label.
+
+    Codes wider than 2 are projected on their first two principal components.
+
+    Parameters
+    ----------
+    codes : array-like of shape (n_samples, n_components)
+        E.g. ``estimator.transform(X_test)``.
+    labels : array-like of shape (n_samples,), default=None
+    path : str or path-like, default=None
+    title : str
+
+    Returns
+    -------
+    fig : matplotlib.figure.Figure
+    """
+    plt = _pyplot()
+    codes = np.asarray(codes, dtype=np.float64)
+    if codes.shape[1] > 2:
+        from sklearn.decomposition import PCA
+
+        codes = PCA(n_components=2, random_state=0).fit_transform(codes)
+        axes_labels = ("PC 1 of the code", "PC 2 of the code")
+    elif codes.shape[1] == 2:
+        axes_labels = ("code 0", "code 1")
+    else:
+        codes = np.column_stack([codes[:, 0], np.zeros(len(codes))])
+        axes_labels = ("code 0", "")
+    fig, ax = plt.subplots(figsize=(6.5, 5.5))
+    colours = {} if labels is None else {"c": labels, "cmap": "tab10"}
+    scatter = ax.scatter(codes[:, 0], codes[:, 1], s=4, alpha=0.7, linewidths=0, **colours)
+    if labels is not None:
+        fig.colorbar(scatter, ax=ax, label="label")
+    ax.set_xlabel(axes_labels[0])
+    ax.set_ylabel(axes_labels[1])
+    ax.set_title(title)
+    fig.tight_layout()
+    if path is not None:
+        fig.savefig(path, dpi=100)
+        plt.close(fig)
+    return fig
+
+
+def plot_learning_curve(history, path=None):
+    """Training loss per epoch, and the validation loss when there is one.
+
+    Parameters
+    ----------
+    history : skorch.History
+        E.g. ``estimator.history_``.
+    path : str or path-like, default=None
+
+    Returns
+    -------
+    fig : matplotlib.figure.Figure
+    """
+    plt = _pyplot()
+    epochs = history[:, "epoch"]
+    fig, ax = plt.subplots(figsize=(6, 4))
+    ax.plot(epochs, history[:, "train_loss"], marker="o", ms=3, label="train loss (noisy input)")
+    if "valid_loss" in history[-1]:
+        ax.plot(epochs, history[:, "valid_loss"], marker="o", ms=3, label="validation loss")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("loss")
+    ax.legend()
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    if path is not None:
+        fig.savefig(path, dpi=100)
+        plt.close(fig)
+    return fig
+
+
+def sprite_image(images, image_shape):
+    """Tile images into one square sprite, as TensorBoard's projector wants.
+
+    Parameters
+    ----------
+    images : array-like of shape (n_images, n_features), values in [0, 1]
+    image_shape : tuple (height, width)
+
+    Returns
+    -------
+    sprite : ndarray of shape (side * height, side * width)
+    """
+    images = np.asarray(images, dtype=np.float32).reshape(-1, *image_shape)
+    n, (h, w) = len(images), image_shape
+    side = int(np.ceil(np.sqrt(n)))
+    sprite = np.zeros((side * h, side * w), dtype=np.float32)
+    for i, image in enumerate(images):
+        r, c = divmod(i, side)
+        sprite[r * h : (r + 1) * h, c * w : (c + 1) * w] = image
+    return sprite

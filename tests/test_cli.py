@@ -1,8 +1,11 @@
+import importlib.util
+import json
 import re
 import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from skdae.cli import main
@@ -41,3 +44,141 @@ def test_readme_example_runs_as_written(capsys):
     assert blocks, "README has no python example"
     exec(compile(blocks[0], str(README), "exec"), {"__name__": "__readme__"})
     assert "dae__hidden_units" in capsys.readouterr().out
+
+
+def test_train_writes_model_metrics_pictures_and_logs(tmp_path, capsys):
+    out = tmp_path / "run"
+    code = main(
+        [
+            "train",
+            "--dataset",
+            "digits",
+            "--epochs",
+            "2",
+            "--hidden-units",
+            "16",
+            "4",
+            "--images",
+            "4",
+            "--out",
+            str(out),
+            "--verbose",
+            "0",
+        ]
+    )
+    assert code == 0
+    names = {p.name for p in out.iterdir()}
+    assert {
+        "model.joblib",
+        "metrics.json",
+        "learning_curve.png",
+        "latent_map.png",
+        "images",
+    } <= names
+    assert len(list((out / "images").glob("epoch_*.png"))) == 2
+    assert (out / "images" / "reconstructions.gif").is_file()
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["epochs"] == 2
+    assert 0 < metrics["test_denoising_rmse"] < metrics["test_noisy_input_rmse"] + 1
+    assert 0.1 < metrics["probe_accuracy"] <= 1
+    assert metrics["params"]["hidden_units"] == [16, 4]
+    if importlib.util.find_spec("tensorboard"):
+        assert list((out / "tensorboard").rglob("events.out.tfevents.*"))
+        assert list((out / "tensorboard").rglob("projector_config.pbtxt"))
+
+    capsys.readouterr()
+    assert main(["evaluate", "--model", str(out), "--dataset", "digits"]) == 0
+    assert "test_rmse" in capsys.readouterr().out
+    picture = tmp_path / "rec.png"
+    assert (
+        main(
+            [
+                "reconstruct",
+                "--model",
+                str(out),
+                "--dataset",
+                "digits",
+                "-n",
+                "3",
+                "--out",
+                str(picture),
+            ]
+        )
+        == 0
+    )
+    assert picture.read_bytes()[:4] == b"\x89PNG"
+    assert (
+        main(
+            [
+                "embed",
+                "--model",
+                str(out / "model.joblib"),
+                "--dataset",
+                "digits",
+                "-n",
+                "50",
+                "--out",
+                str(tmp_path / "emb"),
+            ]
+        )
+        == 0
+    )
+    assert np.load(tmp_path / "emb" / "codes.npy").shape == (50, 4)
+
+
+def test_train_on_a_npy_file(tmp_path, capsys):
+    rows = np.random.default_rng(0).normal(size=(100, 5))
+    np.save(tmp_path / "rows.npy", rows)
+    assert (
+        main(
+            [
+                "train",
+                "--dataset",
+                str(tmp_path / "rows.npy"),
+                "--epochs",
+                "1",
+                "--hidden-units",
+                "3",
+                "--out",
+                str(tmp_path / "run"),
+                "--no-tensorboard",
+                "--verbose",
+                "0",
+            ]
+        )
+        == 0
+    )
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert "probe_accuracy" not in metrics  # no labels
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["train", "--dataset", "table.txt"], "must be digits, mnist, or a .npy/.csv"),
+        (["train", "--dataset", "missing.npy"], "no such file"),
+        (["evaluate", "--model", "nowhere", "--dataset", "digits"], "no model at"),
+    ],
+)
+def test_cli_errors_are_clear(argv, message, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit, match=message):
+        main(argv)
+
+
+def test_train_help_explains_every_estimator_option(capsys):
+    with pytest.raises(SystemExit):
+        main(["train", "--help"])
+    out = capsys.readouterr().out
+    for option in [
+        "--hidden-units",
+        "--noise-factor",
+        "--dropout",
+        "--learning-rate",
+        "--weight-decay",
+        "--batch-size",
+        "--epochs",
+        "--data-home",
+        "--out",
+    ]:
+        assert option in out

@@ -1,7 +1,3 @@
-import subprocess
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
 import torch
@@ -14,9 +10,6 @@ from skdae._runtime import denormals_flushed, flushes_denormals, on_every_pool_t
 def _pool_modes():
     """The flush mode of every thread of torch's pool (the caller's alone off GNU OpenMP)."""
     return on_every_pool_thread(flushes_denormals) or [flushes_denormals()]
-
-
-BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 
 
 @pytest.fixture
@@ -92,16 +85,3 @@ def test_assume_finite_skips_the_scan_like_sklearn(unit_X, tiny):
         dae.transform(bad)
     with sklearn.config_context(assume_finite=True):
         assert np.isnan(dae.transform(bad)[3]).all()
-
-
-def test_speed_benchmark_quick_mode_runs_every_contender():
-    result = subprocess.run(
-        [sys.executable, str(BENCHMARKS / "bench_speed.py"), "--quick"],
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert result.returncode == 0, result.stderr
-    for name in ["loop_ftz", "loop", "skdae", "skdae_compile", "skorch", "mlp", "mlp_f64", "pyod"]:
-        assert any(line.startswith(name + " ") for line in result.stdout.splitlines()), name
-    assert "reference" in result.stdout

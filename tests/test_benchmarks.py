@@ -1,0 +1,36 @@
+"""The benchmarks' smoke modes, so that they cannot rot. No timing is asserted."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+
+
+def _run(script, *args):
+    result = subprocess.run(
+        [sys.executable, str(BENCHMARKS / script), *args],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def test_quality_benchmark_quick_mode_prints_every_row():
+    out = _run("bench_quality.py", "--quick")
+    for label in ["raw pixels", "PCA(32)", "BernoulliRBM(32)", "the seed", "recommended"]:
+        assert label in out
+
+
+def test_speed_benchmark_quick_mode_runs_every_contender():
+    out = _run("bench_speed.py", "--quick")
+    for name in ["loop_ftz", "loop", "skdae", "skdae_compile", "skorch", "mlp", "mlp_f64", "pyod"]:
+        assert any(line.startswith(name + " ") for line in out.splitlines()), name
+    assert "reference" in out
+
+
+def test_parallel_benchmark_quick_mode_reports_worker_threads():
+    out = _run("bench_parallel.py", "--quick")
+    assert "n_jobs" in out and "torch threads per fit" in out

@@ -1,0 +1,154 @@
+import numpy as np
+import pytest
+import torch
+
+from skdae import DenoisingAutoencoder
+from skdae.callbacks import ReconstructionImages, TrainingMonitor, probe_activations
+
+
+def test_monitor_records_what_the_seed_logged(digits):
+    X, _ = digits
+    dae = DenoisingAutoencoder((32, 8), max_epochs=3, random_state=0).fit(X)
+    last = dae.history_[-1]
+    assert last["lr"] == pytest.approx(1e-3)
+    assert last["grad_norm"] > 0
+    assert set(last["zero_fraction"]) == {"encoder.1", "encoder.3", "decoder.1"}
+    assert all(0 <= v <= 1 for v in last["zero_fraction"].values())
+    assert 0 <= last["dead_units"] <= 1
+    assert dae.net_.callbacks_  # the probe rows are not kept in the fitted model
+    monitor = dict(dae.net_.callbacks_)["monitor"]
+    assert monitor.probe_ is None
+
+
+def test_monitor_can_be_switched_off(unit_X, tiny):
+    dae = DenoisingAutoencoder(**dict(tiny, monitor=False)).fit(unit_X)
+    assert "grad_norm" not in dae.history_[-1]
+
+
+def test_dead_relu_alarm_sees_dead_units():
+    module = torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.ReLU())
+    with torch.no_grad():
+        module[0].weight.zero_()
+        module[0].bias.copy_(torch.tensor([-1.0, 1.0, -1.0]))
+    outputs = probe_activations(module, torch.rand(10, 4))
+    assert (outputs["1"] == 0).float().mean().item() == pytest.approx(2 / 3)
+
+
+def test_monitor_grad_norm_matches_a_hand_computed_norm():
+    module = torch.nn.Linear(3, 1)
+
+    class Net:
+        device = "cpu"
+
+    monitor = TrainingMonitor()
+    monitor.on_epoch_begin(Net())
+    module(torch.ones(2, 3)).sum().backward()
+    monitor.on_grad_computed(Net(), list(module.named_parameters()), training=True)
+    expected = torch.cat([p.grad.ravel() for p in module.parameters()]).norm()
+    assert monitor.grad_norm_sum_.item() == pytest.approx(expected.item())
+
+
+def test_early_stopping_holds_out_rows_stops_and_keeps_the_best_epoch(digits):
+    X, _ = digits
+    dae = DenoisingAutoencoder(
+        (32, 8),
+        max_epochs=300,
+        batch_size=32,
+        early_stopping=True,
+        n_iter_no_change=2,
+        tol=0.0,
+        random_state=0,
+    ).fit(X)
+    history = dae.history_
+    assert dae.n_iter_ < 300
+    assert dae.n_iter_ == len(history)
+    assert "valid_loss" in history[-1] and "valid_rmse" in history[-1]
+    n_train = 1797 - round(1797 * 0.1)
+    assert history[0, "train_batch_count"] == -(-n_train // 32)
+    # Stopped n_iter_no_change epochs after the best one, whose weights it kept.
+    best_epoch = int(np.argmin(history[:, "valid_loss"]))
+    assert len(history) - 1 - best_epoch == 2
+    restored = DenoisingAutoencoder(
+        (32, 8),
+        max_epochs=best_epoch + 1,
+        batch_size=32,
+        early_stopping=True,
+        n_iter_no_change=1000,
+        random_state=0,
+    ).fit(X)
+    assert np.allclose(restored.transform(X), dae.transform(X))
+
+
+def test_early_stopping_off_trains_on_every_row(digits):
+    X, _ = digits
+    dae = DenoisingAutoencoder((16, 4), max_epochs=2, batch_size=100, random_state=0).fit(X)
+    assert dae.history_[0, "train_batch_count"] == 18  # 1797 rows
+    assert "valid_loss" not in dae.history_[-1]
+
+
+def test_early_stopping_needs_two_rows():
+    with pytest.raises(ValueError, match="at least 2 rows"):
+        DenoisingAutoencoder((2,), early_stopping=True).fit(np.ones((1, 3)) * 0.5)
+
+
+def test_user_callbacks_run_and_bad_ones_are_refused(unit_X, tiny):
+    from skorch.callbacks import Callback
+
+    class CountEpochs(Callback):
+        def initialize(self):
+            self.epochs_ = 0
+            return self
+
+        def on_epoch_end(self, net, **kwargs):
+            self.epochs_ += 1
+
+    counter = CountEpochs()
+    dae = DenoisingAutoencoder(**dict(tiny, callbacks=[counter])).fit(unit_X)
+    assert dict(dae.net_.callbacks_)["user_0_CountEpochs"].epochs_ == 3
+    with pytest.raises(TypeError, match="skorch callbacks"):
+        DenoisingAutoencoder(**dict(tiny, callbacks=["print"])).fit(unit_X)
+
+
+def test_tensorboard_writes_scalars_and_histograms(digits, tmp_path):
+    pytest.importorskip("tensorboard")
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    X, _ = digits
+    DenoisingAutoencoder((16, 4), max_epochs=2, random_state=0, tensorboard_dir=str(tmp_path)).fit(
+        X[:300]
+    )
+    events = EventAccumulator(str(tmp_path), size_guidance={"histograms": 0}).Reload()
+    scalars = set(events.Tags()["scalars"])
+    assert {"train_loss", "lr", "grad_norm", "dead_units", "zero_fraction/encoder.1"} <= scalars
+    histograms = set(events.Tags()["histograms"])
+    assert "weights/encoder.0.weight" in histograms
+    assert "activations/encoder.3" in histograms
+    assert len(events.Scalars("train_loss")) == 2
+
+
+def test_reconstruction_images_per_epoch_and_a_gif(digits, tmp_path):
+    pytest.importorskip("matplotlib")
+    from PIL import Image
+
+    X, _ = digits
+    pictures = ReconstructionImages(X[:5], (8, 8), tmp_path)
+    torch_state = torch.get_rng_state()
+    a = DenoisingAutoencoder((16, 4), max_epochs=3, random_state=0, callbacks=[pictures]).fit(X)
+    assert sorted(p.name for p in tmp_path.glob("epoch_*.png")) == [
+        "epoch_001.png",
+        "epoch_002.png",
+        "epoch_003.png",
+    ]
+    gif = Image.open(tmp_path / "reconstructions.gif")
+    assert gif.n_frames == 3
+    # The pictures do not change the fit.
+    b = DenoisingAutoencoder((16, 4), max_epochs=3, random_state=0).fit(X)
+    assert np.array_equal(a.transform(X), b.transform(X))
+    assert torch.equal(torch.get_rng_state(), torch_state)
+
+
+def test_verbose_prints_the_layer_table_once(unit_X, tiny, capsys):
+    DenoisingAutoencoder(**dict(tiny, verbose=1)).fit(unit_X)
+    out = capsys.readouterr().out
+    assert out.count("total") == 1
+    assert "encoder.0" in out and "Linear" in out and "[8]" in out
