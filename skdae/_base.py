@@ -9,6 +9,7 @@ parameters and implements ``_build_module``.
 
 import copy
 import os
+import warnings
 from abc import ABCMeta, abstractmethod
 from numbers import Integral, Real
 
@@ -24,10 +25,10 @@ from sklearn.base import (
 from sklearn.utils import check_array
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
-from skorch.callbacks import Callback, EarlyStopping, LRScheduler
+from skorch.callbacks import Callback, LRScheduler
 from torch import nn
 
-from ._net import DenoisingNet
+from ._net import DenoisingNet, EarlyStoppingCallback
 from ._noise import GaussianNoise
 from ._runtime import denormals_flushed
 from .callbacks import ProgressBar, TensorBoard, TrainingMonitor
@@ -170,6 +171,16 @@ class BaseAutoencoder(
         self : object
             The fitted estimator.
         """
+        state_before = self.__dict__.copy()
+        try:
+            return self._fit(X)
+        except BaseException:
+            # Never a half-changed estimator: what it was before the call.
+            self.__dict__.clear()
+            self.__dict__.update(state_before)
+            raise
+
+    def _fit(self, X):
         X = validate_data(self, X, dtype=[np.float64, np.float32], ensure_all_finite=False)
         assert_all_finite(X)
         self._check_params(X)
@@ -183,11 +194,41 @@ class BaseAutoencoder(
         module = self._build_module(X.shape[1], device="meta")
         module.to_empty(device=device).reset_parameters(generator)
 
-        net = DenoisingNet(
+        net = self._make_net(module, loss, device, corruption=self._make_corruption(X_train, loss))
+        net.generator = generator
+        with denormals_flushed(device):
+            net.fit(X_train)
+        # Drop the references to the fit's generator: the fitted model needs
+        # none, and a CUDA generator would tie the pickle to a GPU machine.
+        net.generator = None
+        module.set_generator(None)
+        if net.corruption is not None:
+            net.corruption.to("cpu")  # a CUDA tensor would tie the pickle to a GPU
+        # The fitted model is the plain module (torch.compile's wrapper shares its
+        # weights but neither pickles nor suits evaluation's varying batch sizes).
+        net.module_ = module
+
+        self.net_ = net
+        self.history_ = net.history
+        self.loss_ = loss
+        self.device_ = str(device)
+        self.n_iter_ = len(net.history)
+        if net.interrupted_ is not None:
+            warnings.warn(
+                f"fit interrupted: {net.interrupted_} of {self.max_epochs} epochs ran; the "
+                f"model keeps the weights of epoch {net.interrupted_}.",
+                UserWarning,
+                stacklevel=3,
+            )
+        self._n_features_out = module.code_size
+        return self
+
+    def _make_net(self, module, loss, device, corruption=None):
+        """The skorch net that trains (and holds) ``module``."""
+        return DenoisingNet(
             module=module,
             criterion=_LOSSES[loss],
-            corruption=self._make_corruption(X_train, loss),
-            generator=generator,
+            corruption=corruption,
             validation_fraction=self.validation_fraction if self.early_stopping else 0.0,
             output_activation=torch.sigmoid if loss == "bce" else None,
             optimizer=torch.optim.Adam,
@@ -204,23 +245,6 @@ class BaseAutoencoder(
             verbose=self.verbose,
             compile=self.compile,
         )
-        with denormals_flushed(device):
-            net.fit(X_train)
-        # Drop the references to the fit's generator: the fitted model needs
-        # none, and a CUDA generator would tie the pickle to a GPU machine.
-        net.generator = None
-        module.set_generator(None)
-        # The fitted model is the plain module (torch.compile's wrapper shares its
-        # weights but neither pickles nor suits evaluation's varying batch sizes).
-        net.module_ = module
-
-        self.net_ = net
-        self.history_ = net.history
-        self.loss_ = loss
-        self.device_ = str(device)
-        self.n_iter_ = len(net.history)
-        self._n_features_out = module.code_size
-        return self
 
     def _callbacks(self):
         """The built-in callbacks of a fit, switched by parameters."""
@@ -241,7 +265,7 @@ class BaseAutoencoder(
             callbacks.append(
                 (
                     "early_stopping",
-                    EarlyStopping(
+                    EarlyStoppingCallback(
                         monitor="valid_loss",
                         patience=self.n_iter_no_change,
                         threshold=self.tol,
@@ -416,6 +440,20 @@ class BaseAutoencoder(
         score : float
         """
         return float(np.mean(self.score_samples(X)))
+
+    def __setstate__(self, state):
+        # A model trained on a GPU, unpickled where there is none: evaluate on
+        # the CPU (skorch maps the module's tensors there itself).
+        device = state.get("device_")
+        if device is not None and device.startswith("cuda") and not torch.cuda.is_available():
+            warnings.warn(
+                f"this model was trained on {device}; torch sees no GPU here, so it is "
+                "loaded and evaluated on the CPU.",
+                UserWarning,
+                stacklevel=2,
+            )
+            state = {**state, "device_": "cpu"}
+        self.__dict__.update(state)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

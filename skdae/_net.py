@@ -11,9 +11,32 @@ skorch's loop is kept; three steps change:
   where skorch calls ``loss.item()`` (a host sync on a GPU) after every batch.
 """
 
+import math
+import warnings
+
 import torch
 from skorch import NeuralNet
-from skorch.callbacks import EpochTimer, PrintLog
+from skorch.callbacks import EarlyStopping, EpochTimer, PrintLog
+from skorch.exceptions import DeviceWarning
+
+
+class TrainingDivergedError(ValueError):
+    """The training loss became NaN or infinite."""
+
+
+class StopTraining(Exception):
+    """Raised by a callback to end the fit early (skorch uses KeyboardInterrupt,
+    which would be indistinguishable from the user's Ctrl-C)."""
+
+
+class EarlyStoppingCallback(EarlyStopping):
+    """skorch's EarlyStopping, ending the fit with StopTraining."""
+
+    def on_epoch_end(self, net, **kwargs):
+        try:
+            super().on_epoch_end(net, **kwargs)
+        except KeyboardInterrupt:
+            raise StopTraining from None
 
 
 class TensorBatches:
@@ -99,6 +122,47 @@ class DenoisingNet(NeuralNet):
             return X
         return super().get_dataset(X, y)
 
+    def partial_fit(self, X, y=None, classes=None, **fit_params):
+        """skorch's, except that Ctrl-C keeps the last finished epoch and says so.
+
+        skorch swallows KeyboardInterrupt and keeps the weights of the
+        interrupted batch; here ``interrupted_`` tells the caller how many epochs
+        finished, and the module holds the weights of the last of them.
+        """
+        if not self.initialized_:
+            self.initialize()
+        routing_method = fit_params.pop("_routing_method", "partial_fit")
+        self.interrupted_ = None
+        self.epoch_snapshot_ = None
+        self.notify("on_train_begin", X=X, y=y)
+        try:
+            self.fit_loop(X, y, _routing_method=routing_method, **fit_params)
+        except StopTraining:
+            pass
+        except KeyboardInterrupt:
+            if self.epoch_snapshot_ is None:
+                raise  # not one epoch finished: nothing worth keeping
+            self.module_.load_state_dict(self.epoch_snapshot_)
+            if self.history and "train_loss" not in self.history[-1]:
+                self.history.pop()  # the unfinished epoch
+            self.interrupted_ = len(self.history)
+        finally:
+            self.epoch_snapshot_ = None
+        self.notify("on_train_end", X=X, y=y)
+        return self
+
+    def __setstate__(self, state):
+        # skorch warns twice when a GPU-trained net is unpickled without a GPU;
+        # the estimator says it once, in words about the model.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeviceWarning)
+            super().__setstate__(state)
+
+    def on_epoch_end(self, net, **kwargs):
+        super().on_epoch_end(net, **kwargs)
+        # What a Ctrl-C in the next epoch falls back to (a copy: ~1 ms for the seed's model).
+        self.epoch_snapshot_ = {k: v.detach().clone() for k, v in self.module_.state_dict().items()}
+
     def get_split_datasets(self, X, y=None, **fit_params):
         data = self.get_dataset(X)
         if not self.validation_fraction:
@@ -148,10 +212,20 @@ class DenoisingNet(NeuralNet):
         loss_sum = torch.zeros((), device=self.device)
         squared_error = None
         n_samples = n_values = n_batches = 0
+        # On the CPU reading each loss costs nothing, so a diverging fit stops
+        # at the batch; on a GPU it would be a sync per batch: the losses stay
+        # on the device and are looked at once, at the end of the epoch.
+        check_each_batch = training and torch.device(self.device).type == "cpu"
+        losses = []
         for batch in iterator:
             self.notify("on_batch_begin", batch=batch, training=training)
             step = step_fn(batch, **fit_params)
-            loss_sum += step["loss"].detach() * len(batch)
+            loss = step["loss"].detach()
+            if check_each_batch and not torch.isfinite(loss):
+                self._diverged(n_batches)
+            elif training:
+                losses.append(loss)
+            loss_sum += loss * len(batch)
             if "squared_error" in step:
                 squared_error = step["squared_error"] + (
                     0 if squared_error is None else squared_error
@@ -161,7 +235,18 @@ class DenoisingNet(NeuralNet):
             n_batches += 1
             self.notify("on_batch_end", batch=batch, training=training, **step)
         # The host syncs of the epoch: one per recorded number.
-        self.history.record(prefix + "_loss", (loss_sum / max(n_samples, 1)).item())
+        mean_loss = (loss_sum / max(n_samples, 1)).item()
+        if training and not math.isfinite(mean_loss):
+            finite = torch.isfinite(torch.stack(losses))
+            self._diverged(int((~finite).nonzero()[0]) if not finite.all() else n_batches - 1)
+        self.history.record(prefix + "_loss", mean_loss)
         if squared_error is not None:
             self.history.record(prefix + "_rmse", (squared_error / n_values).sqrt().item())
         self.history.record(prefix + "_batch_count", n_batches)
+
+    def _diverged(self, batch_index):
+        raise TrainingDivergedError(
+            f"the training loss became NaN or infinite in epoch {len(self.history)}, batch "
+            f"{batch_index + 1}: the fit diverged. Try a lower learning rate (it is {self.lr}), "
+            "or scale the data."
+        )

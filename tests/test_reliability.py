@@ -1,0 +1,95 @@
+import pickle
+import warnings
+
+import numpy as np
+import pytest
+import torch
+
+from skdae import DenoisingAutoencoder
+from skdae._net import DenoisingNet, TrainingDivergedError
+
+
+def test_a_diverging_fit_names_epoch_and_batch_and_leaves_the_estimator_unfitted(digits):
+    X, _ = digits
+    dae = DenoisingAutoencoder(
+        (32, 8), learning_rate=1e12, loss="mse", max_epochs=5, random_state=0
+    )
+    with pytest.raises(TrainingDivergedError, match=r"epoch \d+, batch \d+.*lower learning rate"):
+        dae.fit(X * 1e3)
+    assert not hasattr(dae, "net_") and not hasattr(dae, "n_features_in_")
+
+
+def test_a_failed_refit_keeps_the_previous_model(digits):
+    X, _ = digits
+    dae = DenoisingAutoencoder((16, 4), max_epochs=2, random_state=0).fit(X)
+    before = dae.transform(X)
+    dae.set_params(learning_rate=1e12, loss="mse")
+    with pytest.raises(TrainingDivergedError):
+        dae.fit(X[:, :10] * 1e3)  # other width, other data: nothing of it may stick
+    assert dae.n_features_in_ == 64
+    assert np.array_equal(dae.transform(X), before)
+
+
+def _interrupt_in_epoch(monkeypatch, epoch):
+    original = DenoisingNet.train_step_single
+
+    def step(self, batch, **fit_params):
+        if len(self.history) == epoch:
+            raise KeyboardInterrupt
+        return original(self, batch, **fit_params)
+
+    monkeypatch.setattr(DenoisingNet, "train_step_single", step)
+
+
+def test_ctrl_c_keeps_the_last_finished_epoch_and_warns(monkeypatch, digits):
+    X, _ = digits
+    reference = DenoisingAutoencoder((16, 4), max_epochs=2, random_state=0).fit(X)
+    _interrupt_in_epoch(monkeypatch, epoch=3)
+    dae = DenoisingAutoencoder((16, 4), max_epochs=10, random_state=0)
+    with pytest.warns(UserWarning, match="2 of 10 epochs ran"):
+        dae.fit(X)
+    assert dae.n_iter_ == 2
+    assert len(dae.history_) == 2
+    assert np.array_equal(dae.transform(X), reference.transform(X))
+
+
+def test_ctrl_c_in_the_first_epoch_leaves_the_estimator_as_it_was(monkeypatch, unit_X, tiny):
+    _interrupt_in_epoch(monkeypatch, epoch=1)
+    dae = DenoisingAutoencoder(**tiny)
+    with pytest.raises(KeyboardInterrupt):
+        dae.fit(unit_X)
+    assert not hasattr(dae, "net_")
+
+
+def test_early_stopping_is_not_mistaken_for_ctrl_c(digits):
+    X, _ = digits
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        dae = DenoisingAutoencoder(
+            (16, 4),
+            max_epochs=100,
+            early_stopping=True,
+            n_iter_no_change=1,
+            tol=1.0,
+            random_state=0,
+        ).fit(X)
+    assert dae.n_iter_ == 2
+
+
+def test_model_trained_on_a_gpu_loads_and_transforms_on_a_cpu_machine(monkeypatch, unit_X, tiny):
+    # Fake the GPU: a CPU fit relabelled as one made on cuda, as pickled on a GPU machine.
+    dae = DenoisingAutoencoder(**tiny).fit(unit_X)
+    expected = dae.transform(unit_X)
+    dae.device_ = "cuda:0"
+    dae.net_.device = "cuda"
+    payload = pickle.dumps(dae)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        loaded = pickle.loads(payload)
+    assert [str(w.message) for w in caught] == [
+        "this model was trained on cuda:0; torch sees no GPU here, so it is loaded and "
+        "evaluated on the CPU."
+    ]
+    assert loaded.device_ == "cpu"
+    assert np.array_equal(loaded.transform(unit_X), expected)
