@@ -1,7 +1,8 @@
 """skdae: denoising autoencoders as scikit-learn transformers, trained with PyTorch."""
 
 from ._estimator import DenoisingAutoencoder
+from ._persistence import ModelFileError, load
 
 __version__ = "0.1.0"
 
-__all__ = ["DenoisingAutoencoder", "__version__"]
+__all__ = ["DenoisingAutoencoder", "ModelFileError", "load", "__version__"]

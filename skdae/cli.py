@@ -137,22 +137,21 @@ def _probe_accuracy(codes_train, y_train, codes_test, y_test):
 
 
 def _load_model(path):
-    import joblib
+    from ._persistence import MODEL_FILE, ModelFileError, load
 
     path = Path(path)
-    if path.is_dir():
-        path = path / "model.joblib"
-    if not path.is_file():
-        raise SystemExit(f"skdae: no model at {path} (skdae train writes OUT/model.joblib)")
-    return joblib.load(path)
+    if (path / "model").is_dir() and not (path / MODEL_FILE).is_file():
+        path = path / "model"  # the --out folder of skdae train
+    try:
+        return load(path)
+    except ModelFileError as exc:
+        raise SystemExit(f"skdae: no model at {path}: {exc}") from None
 
 
 # --------------------------------------------------------------- commands
 
 
 def _train(args):
-    import joblib
-
     from .callbacks import ReconstructionImages
     from .plotting import plot_latent_map, plot_learning_curve
 
@@ -190,7 +189,7 @@ def _train(args):
             if isinstance(v, (int, float, str, tuple, type(None)))
         },
     )
-    joblib.dump(dae, out / "model.joblib")
+    dae.save(out / "model")
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2, default=list) + "\n")
     plot_learning_curve(dae.history_, path=out / "learning_curve.png")
     codes = dae.transform(X_test)
@@ -201,7 +200,7 @@ def _train(args):
         )
     _print_metrics(metrics)
     print(
-        f"wrote {out}/: model.joblib, metrics.json, learning_curve.png, latent_map.png"
+        f"wrote {out}/: model/, metrics.json, learning_curve.png, latent_map.png"
         + (", images/" if callbacks else "")
         + (", tensorboard/" if tensorboard_dir else "")
     )
@@ -412,7 +411,8 @@ def build_parser():
         "train",
         help="fit a model; write it with metrics, pictures and TensorBoard logs",
         description="Fit a DenoisingAutoencoder on a data set's training rows and write into "
-        "--out: model.joblib, metrics.json (test reconstruction and denoising RMSE, score, and "
+        "--out: model/ (safe format: JSON + safetensors), metrics.json (test reconstruction "
+        "and denoising RMSE, score, and "
         "the accuracy of a logistic-regression probe on the codes when there are labels), "
         "images/ (clean / noisy / reconstructed test images after every epoch, and a GIF), "
         "learning_curve.png, latent_map.png, and tensorboard/ when tensorboard is installed. "
@@ -431,7 +431,9 @@ def build_parser():
     train.set_defaults(func=_train)
 
     evaluate = commands.add_parser("evaluate", help="metrics of a trained model on a test set")
-    evaluate.add_argument("--model", required=True, help="model.joblib, or the folder holding it")
+    evaluate.add_argument(
+        "--model", required=True, help="a model folder (skdae train's OUT/model), or OUT itself"
+    )
     data_options(evaluate)
     evaluate.add_argument(
         "--probe",

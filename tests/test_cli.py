@@ -69,7 +69,7 @@ def test_train_writes_model_metrics_pictures_and_logs(tmp_path, capsys):
     assert code == 0
     names = {p.name for p in out.iterdir()}
     assert {
-        "model.joblib",
+        "model",
         "metrics.json",
         "learning_curve.png",
         "latent_map.png",
@@ -112,7 +112,7 @@ def test_train_writes_model_metrics_pictures_and_logs(tmp_path, capsys):
             [
                 "embed",
                 "--model",
-                str(out / "model.joblib"),
+                str(out / "model"),
                 "--dataset",
                 "digits",
                 "-n",

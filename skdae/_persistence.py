@@ -1,0 +1,257 @@
+"""Safe model files: JSON for the description, safetensors for the weights.
+
+``estimator.save(path)`` writes a folder with ``model.json`` (class, parameters,
+fitted attributes, history, versions, format version, SHA-256 of the weights)
+and ``weights.safetensors``. ``skdae.load(path)`` rebuilds the estimator from
+them without unpickling anything: neither format can carry code, so a model
+file from someone else cannot run anything on load. Files that are truncated,
+tampered with, from a newer format, or that carry unknown keys are refused.
+"""
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import torch
+
+FORMAT_VERSION = 1
+MODEL_FILE, WEIGHTS_FILE = "model.json", "weights.safetensors"
+_KEYS = {
+    "format",
+    "format_version",
+    "skdae_version",
+    "torch_version",
+    "class",
+    "params",
+    "fitted",
+    "history",
+    "weights_sha256",
+    "checksum",
+}
+_FITTED_KEYS = {
+    "n_features_in_",
+    "feature_names_in_",
+    "loss_",
+    "device_",
+    "n_iter_",
+    "n_features_out",
+}
+_NOISE_SCALE = "__skdae__.noise_scale"
+
+
+class ModelFileError(ValueError):
+    """A model file is damaged, tampered with, or not one skdae can read."""
+
+
+def _estimator_classes():
+    from ._estimator import DenoisingAutoencoder
+
+    return {"DenoisingAutoencoder": DenoisingAutoencoder}
+
+
+def _checksum(document):
+    body = {k: v for k, v in document.items() if k != "checksum"}
+    return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
+
+
+def _history_to_json(history):
+    epochs = []
+    for epoch in history:
+        epochs.append({k: v for k, v in epoch.items() if k != "batches"})
+    return epochs
+
+
+def save(estimator, path):
+    """Write a fitted estimator to the folder ``path`` (created or replaced).
+
+    The folder is written next to its final place and renamed into it, so that
+    an interrupted save never leaves half a model where a model was.
+    """
+    from sklearn.utils.validation import check_is_fitted
+
+    from . import __version__
+
+    check_is_fitted(estimator)
+    classes = _estimator_classes()
+    name = type(estimator).__name__
+    if name not in classes:
+        raise TypeError(f"save writes skdae's estimators, not {name}.")
+    params = estimator.get_params()
+    if params.get("callbacks"):
+        raise ValueError(
+            "save cannot write callbacks (they are code); set_params(callbacks=None) first."
+        )
+    params = {
+        k: (list(v) if isinstance(v, tuple) else v) for k, v in params.items() if k != "callbacks"
+    }
+    if not isinstance(params.get("random_state"), (int, type(None))):
+        params["random_state"] = None  # a RandomState instance has no JSON form
+    if isinstance(params.get("hidden_units"), np.ndarray):
+        params["hidden_units"] = params["hidden_units"].tolist()
+    fitted = {
+        "n_features_in_": int(estimator.n_features_in_),
+        "loss_": estimator.loss_,
+        "device_": estimator.device_,
+        "n_iter_": int(estimator.n_iter_),
+        "n_features_out": int(estimator._n_features_out),
+    }
+    if hasattr(estimator, "feature_names_in_"):
+        fitted["feature_names_in_"] = [str(n) for n in estimator.feature_names_in_]
+
+    from safetensors.torch import save as save_tensors
+
+    tensors = {
+        k: v.detach().cpu().contiguous() for k, v in estimator.net_.module_.state_dict().items()
+    }
+    corruption = estimator.net_.corruption
+    if corruption is not None and corruption.scale is not None:
+        tensors[_NOISE_SCALE] = corruption.scale.detach().cpu().contiguous()
+    weights = save_tensors(tensors)
+    document = {
+        "format": "skdae-model",
+        "format_version": FORMAT_VERSION,
+        "skdae_version": __version__,
+        "torch_version": torch.__version__,
+        "class": name,
+        "params": params,
+        "fitted": fitted,
+        "history": _history_to_json(estimator.history_),
+        "weights_sha256": hashlib.sha256(weights).hexdigest(),
+    }
+    document["checksum"] = _checksum(document)
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
+    staging.chmod(0o755)  # mkdtemp makes it private; a model folder is an ordinary one
+    try:
+        (staging / WEIGHTS_FILE).write_bytes(weights)
+        (staging / MODEL_FILE).write_text(json.dumps(document, indent=1, allow_nan=True) + "\n")
+        if path.exists():
+            old = path.with_name(f".{path.name}.old")
+            shutil.rmtree(old, ignore_errors=True)
+            os.replace(path, old)
+            os.replace(staging, path)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(staging, path)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return path
+
+
+def load(path, device=None):
+    """Rebuild an estimator written by ``save``; nothing is unpickled.
+
+    Parameters
+    ----------
+    path : path-like
+        The folder ``save`` wrote.
+    device : str, default=None
+        Where to put the model; None: where it was trained if that device is
+        here, else the CPU.
+
+    Returns
+    -------
+    estimator : fitted skdae estimator
+    """
+    from . import __version__
+    from ._base import resolve_device
+
+    path = Path(path)
+    model_file, weights_file = path / MODEL_FILE, path / WEIGHTS_FILE
+    for needed in (model_file, weights_file):
+        if not needed.is_file():
+            raise ModelFileError(f"{path} is not a skdae model folder: {needed.name} is missing.")
+    try:
+        document = json.loads(model_file.read_text())
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ModelFileError(f"{model_file} is damaged or truncated: {exc}") from None
+    if not isinstance(document, dict) or document.get("format") != "skdae-model":
+        raise ModelFileError(f"{model_file} is not a skdae model description.")
+    unknown = set(document) - _KEYS
+    missing = _KEYS - set(document)
+    if unknown or missing:
+        raise ModelFileError(
+            f"{model_file} has unknown keys {sorted(unknown)} or lacks {sorted(missing)}."
+        )
+    if (
+        not isinstance(document["format_version"], int)
+        or document["format_version"] > FORMAT_VERSION
+    ):
+        raise ModelFileError(
+            f"{model_file} is of format version {document['format_version']}, newer than this "
+            f"skdae ({__version__}) reads ({FORMAT_VERSION}); upgrade skdae."
+        )
+    if document["checksum"] != _checksum(document):
+        raise ModelFileError(f"{model_file} was modified after it was written (checksum mismatch).")
+    weights = weights_file.read_bytes()
+    if hashlib.sha256(weights).hexdigest() != document["weights_sha256"]:
+        raise ModelFileError(
+            f"{weights_file} does not match its description (SHA-256 mismatch): truncated or "
+            "tampered with."
+        )
+    classes = _estimator_classes()
+    if document["class"] not in classes:
+        raise ModelFileError(f"{model_file} describes an unknown estimator {document['class']!r}.")
+    fitted = document["fitted"]
+    if set(fitted) - _FITTED_KEYS or not {"n_features_in_", "loss_", "n_features_out"} <= set(
+        fitted
+    ):
+        raise ModelFileError(f"{model_file} has unexpected fitted attributes {sorted(fitted)}.")
+
+    estimator = classes[document["class"]]()
+    try:
+        estimator.set_params(**document["params"])
+        estimator._validate_params()
+    except (TypeError, ValueError) as exc:
+        raise ModelFileError(f"{model_file} holds invalid parameters: {exc}") from None
+    if isinstance(estimator.hidden_units, list):
+        estimator.hidden_units = tuple(estimator.hidden_units)
+
+    from safetensors import SafetensorError
+    from safetensors.torch import load as load_tensors
+    from skorch.history import History
+
+    try:
+        tensors = load_tensors(weights)
+    except (SafetensorError, ValueError) as exc:
+        raise ModelFileError(f"{weights_file} is not a safetensors file: {exc}") from None
+    if device is None:
+        trained_on = fitted.get("device_", "cpu")
+        device = (
+            trained_on if not trained_on.startswith("cuda") or torch.cuda.is_available() else "cpu"
+        )
+    device = resolve_device(device)
+    scale = tensors.pop(_NOISE_SCALE, None)
+    module = estimator._build_module(fitted["n_features_in_"], device="meta")
+    module.to_empty(device=device)
+    try:
+        module.load_state_dict({k: v.to(device) for k, v in tensors.items()}, strict=True)
+    except RuntimeError as exc:
+        raise ModelFileError(f"{weights_file} does not fit the described network: {exc}") from None
+
+    from ._noise import GaussianNoise
+
+    loss = fitted["loss_"]
+    corruption = None
+    if estimator.noise_factor > 0:
+        corruption = GaussianNoise(estimator.noise_factor, scale=scale, clip=loss == "bce")
+    net = estimator._make_net(module, loss, device, corruption=corruption)
+    net.initialize()
+    net.module_ = module
+    net.history = History(document["history"])
+    estimator.net_ = net
+    estimator.history_ = net.history
+    estimator.loss_ = loss
+    estimator.device_ = str(device)
+    estimator.n_features_in_ = fitted["n_features_in_"]
+    estimator.n_iter_ = fitted.get("n_iter_", len(net.history))
+    estimator._n_features_out = fitted["n_features_out"]
+    if "feature_names_in_" in fitted:
+        estimator.feature_names_in_ = np.asarray(fitted["feature_names_in_"], dtype=object)
+    return estimator
