@@ -34,6 +34,9 @@ class DenoisingAutoencoder(BaseAutoencoder):
         the saturating ones Glorot init.
     dropout : float in [0, 1), default=0.0
         Probability of dropping a unit after each hidden layer, in training.
+    linear_code : bool, default=False
+        Leave the code layer linear (no activation, no dropout after it). The
+        seed applies the activation to the code too (False).
     noise_factor : float >= 0, default=0.5
         Standard deviation of the Gaussian corruption. With ``loss_ == "bce"``
         the noisy input is ``clip(x + noise_factor * N(0, 1), 0, 1)``; with
@@ -144,6 +147,7 @@ class DenoisingAutoencoder(BaseAutoencoder):
         "hidden_units": [Interval(Integral, 1, None, closed="left"), "array-like"],
         "activation": [StrOptions(set(ACTIVATIONS))],
         "dropout": [Interval(Real, 0, 1, closed="left")],
+        "linear_code": ["boolean"],
     }
 
     def __init__(
@@ -152,6 +156,7 @@ class DenoisingAutoencoder(BaseAutoencoder):
         *,
         activation="relu",
         dropout=0.0,
+        linear_code=False,
         noise_factor=0.5,
         loss="auto",
         weight_decay=1e-5,
@@ -175,6 +180,7 @@ class DenoisingAutoencoder(BaseAutoencoder):
         self.hidden_units = hidden_units
         self.activation = activation
         self.dropout = dropout
+        self.linear_code = linear_code
         self.noise_factor = noise_factor
         self.loss = loss
         self.weight_decay = weight_decay
@@ -219,5 +225,6 @@ class DenoisingAutoencoder(BaseAutoencoder):
             self._hidden_units(),
             activation=self.activation,
             dropout=self.dropout,
+            linear_code=self.linear_code,
             device=device,
         )

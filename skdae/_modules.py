@@ -99,6 +99,9 @@ class MLPAutoencoder(AutoencoderModule):
         A key of ``skdae._modules.ACTIVATIONS``.
     dropout : float, default=0.0
         Probability of zeroing a unit after each hidden layer.
+    linear_code : bool, default=False
+        No activation (and no dropout) after the code layer: the code is a
+        linear function of the last hidden layer, so no code unit can die.
     device : torch device, default=None
         Where to allocate the parameters; ``"meta"`` allocates nothing (and
         draws no random numbers) until ``to_empty`` and ``reset_parameters``.
@@ -114,11 +117,19 @@ class MLPAutoencoder(AutoencoderModule):
     torch.Size([3, 8])
     """
 
-    def __init__(self, n_features, hidden_units, activation="relu", dropout=0.0, device=None):
+    def __init__(
+        self,
+        n_features,
+        hidden_units,
+        activation="relu",
+        dropout=0.0,
+        linear_code=False,
+        device=None,
+    ):
         super().__init__()
         self.activation = activation
         widths = [int(n_features), *map(int, hidden_units)]
-        self.encoder = self._stack(widths, activation, dropout, device, linear_last=False)
+        self.encoder = self._stack(widths, activation, dropout, device, linear_last=linear_code)
         self.decoder = self._stack(widths[::-1], activation, dropout, device, linear_last=True)
         if device is None or torch.device(device).type != "meta":
             self.reset_parameters()

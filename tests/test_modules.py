@@ -49,3 +49,10 @@ def test_dropout_masks_come_from_the_given_generator():
     assert torch.equal(out, b(x))
     assert set(out.unique().tolist()) == {0.0, 2.0}  # inverted dropout scaling
     assert torch.equal(a.eval()(x), x)
+
+
+def test_linear_code_leaves_the_code_layer_without_activation():
+    module = MLPAutoencoder(10, (6, 3), dropout=0.2, linear_code=True)
+    assert isinstance(module.encoder[-1], torch.nn.Linear)
+    z = module.eval().encode(-torch.ones(50, 10) * torch.arange(50.0)[:, None])
+    assert (z < 0).any()  # a ReLU code could not go negative
