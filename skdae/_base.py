@@ -26,13 +26,13 @@ from sklearn.base import (
 from sklearn.utils import check_array
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
-from skorch.callbacks import Callback, LRScheduler
+from skorch.callbacks import Callback
 from torch import nn
 
 from ._net import DenoisingNet, EarlyStoppingCallback
 from ._noise import GaussianNoise
 from ._runtime import denormals_flushed
-from .callbacks import ProgressBar, TensorBoard, TrainingMonitor
+from .callbacks import ProgressBar, StaircaseDecay, TensorBoard, TrainingMonitor
 
 # Rows per forward pass at evaluation time: large enough to keep the matrix
 # products efficient, small enough that the activations stay a few MB.
@@ -137,6 +137,7 @@ class BaseAutoencoder(
         "monitor": ["boolean"],
         "tensorboard_dir": [str, os.PathLike, None],
         "callbacks": [list, None],
+        "warm_start": ["boolean"],
     }
 
     @abstractmethod
@@ -168,33 +169,86 @@ class BaseAutoencoder(
         self : object
             The fitted estimator.
         """
+        return self._fit_keeping_state(X, warm=self.warm_start, epochs=self.max_epochs)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y=None):
+        """Train one epoch over X, continuing from the fitted model if any.
+
+        The weights, Adam's state and the learning-rate schedule carry over
+        from call to call, so a data set too large for memory can be streamed
+        in chunks (e.g. slices of a ``numpy.memmap``). The first call sizes
+        the network from X.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : object
+        """
+        return self._fit_keeping_state(X, warm=True, epochs=1)
+
+    def _fit_keeping_state(self, X, warm, epochs):
+        warm = warm and hasattr(self, "net_")
         state_before = self.__dict__.copy()
+        # The net is trained in place: keep a copy to fall back to.
+        net_before = copy.deepcopy(self.net_) if warm else None
         try:
-            return self._fit(X)
+            return self._fit(X, warm, epochs)
         except BaseException:
             # Never a half-changed estimator: what it was before the call.
             self.__dict__.clear()
             self.__dict__.update(state_before)
+            if net_before is not None:
+                self.net_, self.history_ = net_before, net_before.history
             raise
 
-    def _fit(self, X):
-        X = validate_data(self, X, dtype=[np.float64, np.float32], ensure_all_finite=False)
+    def _fit(self, X, warm, epochs):
+        X = validate_data(
+            self, X, dtype=[np.float64, np.float32], ensure_all_finite=False, reset=not warm
+        )
         lo, hi = value_range(X, check_finite=not get_config()["assume_finite"])
+        float32_max = float(np.finfo(np.float32).max)
+        if max(-lo, hi) > float32_max:
+            raise ValueError(
+                f"X spans [{lo:.4g}, {hi:.4g}], beyond float32's range (±{float32_max:.3g}) "
+                "that training computes in; scale X first (e.g. StandardScaler)."
+            )
         self._check_params(X)
-        loss = self._resolve_loss(lo, hi)
-        device = resolve_device(self.device)
-
-        generator = torch.Generator(device=device).manual_seed(torch_seed(self.random_state))
+        n_before = self.n_iter_ if warm else 0
+        if warm:
+            loss, device, net = self.loss_, torch.device(self.device_), self.net_
+            self._check_range(lo, hi)
+            module = net.module_
+            net.set_params(batch_size=self.batch_size, verbose=self.verbose)
+            if net.corruption is not None:
+                net.corruption.to(device)
+        else:
+            loss, device = self._resolve_loss(lo, hi), resolve_device(self.device)
+            # Built on the meta device so that no number is drawn from torch's
+            # global generator; every random number comes from the fit's own.
+            module = self._build_module(X.shape[1], device="meta").to_empty(device=device)
+        # A warm start draws a stream of its own, not the first fit's again.
+        seed = torch_seed(self.random_state) + n_before
+        generator = torch.Generator(device=device).manual_seed(seed % 2**63)
         X_train = _as_tensor(X, device)
-        # Built on the meta device so that no number is drawn from torch's
-        # global generator; every random number comes from `generator`.
-        module = self._build_module(X.shape[1], device="meta")
-        module.to_empty(device=device).reset_parameters(generator)
-
-        net = self._make_net(module, loss, device, corruption=self._make_corruption(X_train, loss))
+        if warm:
+            module.set_generator(generator)
+        else:
+            module.reset_parameters(generator)
+            net = self._make_net(
+                module, loss, device, corruption=self._make_corruption(X_train, loss)
+            )
         net.generator = generator
         with denormals_flushed(device):
-            net.fit(X_train)
+            if warm:
+                net.partial_fit(X_train, epochs=epochs)
+            else:
+                net.fit(X_train, epochs=epochs)
         # Drop the references to the fit's generator: the fitted model needs
         # none, and a CUDA generator would tie the pickle to a GPU machine.
         net.generator = None
@@ -211,11 +265,12 @@ class BaseAutoencoder(
         self.device_ = str(device)
         self.n_iter_ = len(net.history)
         if net.interrupted_ is not None:
+            ran = net.interrupted_ - n_before
             warnings.warn(
-                f"fit interrupted: {net.interrupted_} of {self.max_epochs} epochs ran; the "
-                f"model keeps the weights of epoch {net.interrupted_}.",
+                f"fit interrupted: {ran} of {epochs} epochs ran; the model keeps the weights "
+                f"of epoch {net.interrupted_}.",
                 UserWarning,
-                stacklevel=3,
+                stacklevel=4,
             )
         self._n_features_out = module.code_size
         return self
@@ -245,17 +300,7 @@ class BaseAutoencoder(
 
     def _callbacks(self):
         """The built-in callbacks of a fit, switched by parameters."""
-        callbacks = [
-            (
-                "lr_schedule",
-                LRScheduler(
-                    policy=torch.optim.lr_scheduler.StepLR,
-                    step_every="batch",
-                    step_size=self.lr_decay_steps,
-                    gamma=self.lr_decay_rate,
-                ),
-            )
-        ]
+        callbacks = [("lr_schedule", StaircaseDecay(self.lr_decay_steps, self.lr_decay_rate))]
         if self.monitor:
             callbacks.append(("monitor", TrainingMonitor()))
         if self.early_stopping:
@@ -343,13 +388,15 @@ class BaseAutoencoder(
         )
         if get_config()["assume_finite"]:  # scikit-learn's switch to skip the scan
             return X
-        lo, hi = value_range(X)
+        self._check_range(*value_range(X))
+        return X
+
+    def _check_range(self, lo, hi):
         if self.loss_ == "bce" and (lo < 0.0 or hi > 1.0):
             raise ValueError(
                 "this model was trained with loss='bce' on data in [0, 1], but X spans "
                 f"[{lo:.4g}, {hi:.4g}]; scale X as the training data was."
             )
-        return X
 
     def transform(self, X):
         """Encode X: the latent code of each row.

@@ -93,6 +93,11 @@ class DenoisingAutoencoder(BaseAutoencoder):
     callbacks : list of skorch callbacks or (name, callback), default=None
         Extra side effects of the fit, e.g.
         ``skdae.callbacks.ReconstructionImages``.
+    warm_start : bool, default=False
+        ``fit`` on a fitted estimator continues from its weights, Adam's state
+        and the learning-rate schedule for ``max_epochs`` more epochs (X must
+        have the same features); False starts afresh. ``partial_fit`` always
+        continues.
 
     Attributes
     ----------
@@ -176,6 +181,7 @@ class DenoisingAutoencoder(BaseAutoencoder):
         monitor=True,
         tensorboard_dir=None,
         callbacks=None,
+        warm_start=False,
     ):
         self.hidden_units = hidden_units
         self.activation = activation
@@ -200,6 +206,7 @@ class DenoisingAutoencoder(BaseAutoencoder):
         self.monitor = monitor
         self.tensorboard_dir = tensorboard_dir
         self.callbacks = callbacks
+        self.warm_start = warm_start
 
     def _hidden_units(self):
         units = np.atleast_1d(np.asarray(self.hidden_units))

@@ -122,7 +122,12 @@ class DenoisingNet(NeuralNet):
             return X
         return super().get_dataset(X, y)
 
-    def partial_fit(self, X, y=None, classes=None, **fit_params):
+    def fit(self, X, y=None, epochs=None, **fit_params):
+        """skorch's fit (a fresh start), for ``epochs`` epochs (None: max_epochs)."""
+        self.initialize()
+        return self.partial_fit(X, y, epochs=epochs, _routing_method="fit", **fit_params)
+
+    def partial_fit(self, X, y=None, classes=None, epochs=None, **fit_params):
         """skorch's, except that Ctrl-C keeps the last finished epoch and says so.
 
         skorch swallows KeyboardInterrupt and keeps the weights of the
@@ -136,7 +141,7 @@ class DenoisingNet(NeuralNet):
         self.epoch_snapshot_ = None
         self.notify("on_train_begin", X=X, y=y)
         try:
-            self.fit_loop(X, y, _routing_method=routing_method, **fit_params)
+            self.fit_loop(X, y, epochs=epochs, _routing_method=routing_method, **fit_params)
         except StopTraining:
             pass
         except KeyboardInterrupt:

@@ -54,6 +54,42 @@ class ProgressBar(Callback):
         self.pbar_.close()
 
 
+class StaircaseDecay(Callback):
+    """The seed's learning-rate schedule: ``lr * rate ** floor(step / steps)``.
+
+    ``step`` counts the batches trained so far, taken from the history at the
+    start of each fit, so the schedule carries across ``warm_start`` fits,
+    ``partial_fit`` calls, pickling and ``skdae.load`` (skorch's LRScheduler
+    rebuilds a per-batch schedule from the number of *epochs* on a warm start).
+
+    Parameters
+    ----------
+    steps : int
+        Batches between two decays.
+    rate : float
+        Factor applied at each decay.
+    """
+
+    def __init__(self, steps, rate):
+        self.steps = steps
+        self.rate = rate
+
+    def on_train_begin(self, net, **kwargs):
+        self.step_ = sum(epoch.get("train_batch_count", 0) for epoch in net.history)
+        self._apply(net)
+
+    def on_batch_end(self, net, training=False, **kwargs):
+        if training:
+            self.step_ += 1
+            if self.step_ % self.steps == 0:
+                self._apply(net)
+
+    def _apply(self, net):
+        lr = net.lr * self.rate ** (self.step_ // self.steps)
+        for group in net.optimizer_.param_groups:
+            group["lr"] = lr
+
+
 def activation_layers(module):
     """``(name, layer)`` of every hidden activation of ``module``."""
     kinds = tuple(ACTIVATIONS.values())

@@ -93,3 +93,57 @@ def test_model_trained_on_a_gpu_loads_and_transforms_on_a_cpu_machine(monkeypatc
     ]
     assert loaded.device_ == "cpu"
     assert np.array_equal(loaded.transform(unit_X), expected)
+
+
+def test_warm_start_continues_weights_optimizer_and_schedule(digits):
+    X, _ = digits
+    params = dict(
+        hidden_units=(16, 4), batch_size=100, lr_decay_steps=10, lr_decay_rate=0.5, random_state=0
+    )
+    dae = DenoisingAutoencoder(max_epochs=2, **params).fit(X)
+    steps = dae.net_.optimizer_.state[dae.net_.module_.encoder[0].weight]["step"].item()
+    dae.set_params(warm_start=True, max_epochs=3).fit(X)
+    assert dae.n_iter_ == 5 and len(dae.history_) == 5
+    state = dae.net_.optimizer_.state[dae.net_.module_.encoder[0].weight]
+    assert state["step"].item() == steps + 3 * 18  # 18 batches of 100 rows per epoch
+    assert dae.net_.optimizer_.param_groups[0]["lr"] == pytest.approx(1e-3 * 0.5 ** (5 * 18 // 10))
+    dae.set_params(warm_start=False, max_epochs=1).fit(X)
+    assert dae.n_iter_ == 1  # a fresh start
+
+
+def test_warm_start_refuses_other_features(digits):
+    X, _ = digits
+    dae = DenoisingAutoencoder((8, 2), max_epochs=1, warm_start=True, random_state=0).fit(X)
+    with pytest.raises(ValueError, match="features"):
+        dae.fit(X[:, :10])
+    assert dae.n_features_in_ == 64
+
+
+def test_partial_fit_streams_chunks_of_a_memmap(digits, tmp_path):
+    X, _ = digits
+    stored = np.lib.format.open_memmap(
+        tmp_path / "X.npy", mode="w+", dtype=np.float32, shape=X.shape
+    )
+    stored[:] = X
+    stored.flush()
+    data = np.load(tmp_path / "X.npy", mmap_mode="r")
+    dae = DenoisingAutoencoder((16, 4), batch_size=64, random_state=0)
+    for start in range(0, len(data), 600):
+        dae.partial_fit(data[start : start + 600])
+    assert dae.n_iter_ == 3
+    first = dae.score(X)
+    for _ in range(5):
+        for start in range(0, len(data), 600):
+            dae.partial_fit(data[start : start + 600])
+    assert dae.score(X) > first
+
+
+def test_a_diverging_partial_fit_keeps_the_previous_model(digits):
+    X, _ = digits
+    dae = DenoisingAutoencoder((16, 4), max_epochs=2, random_state=0, loss="mse").fit(X)
+    before = dae.transform(X)
+    dae.net_.set_params(lr=1e12)  # the running net's rate, as a warm start keeps it
+    with pytest.raises(TrainingDivergedError):
+        dae.partial_fit(X * 1e3)
+    assert dae.n_iter_ == 2
+    assert np.array_equal(dae.transform(X), before)

@@ -118,3 +118,10 @@ def test_any_input_either_works_or_raises_a_clear_error(X, method):
     if method != "fit" or not hasattr(estimator, "net_"):
         # Evaluation never changes the model; a failed fit leaves it as it was.
         assert np.array_equal(estimator.transform(reference), before)
+
+
+def test_values_beyond_float32_are_refused_at_fit():
+    X = np.full((4, 3), 0.5)
+    X[0, 0] = 1e300
+    with pytest.raises(ValueError, match="beyond float32's range"):
+        DenoisingAutoencoder((2,), max_epochs=1).fit(X)
