@@ -34,3 +34,8 @@ def test_speed_benchmark_quick_mode_runs_every_contender():
 def test_parallel_benchmark_quick_mode_reports_worker_threads():
     out = _run("bench_parallel.py", "--quick")
     assert "n_jobs" in out and "torch threads per fit" in out
+
+
+def test_scale_benchmark_quick_mode_measures_both_methods():
+    out = _run("bench_scale.py", "--quick")
+    assert "transform" in out and "score_samples" in out
