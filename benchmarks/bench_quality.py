@@ -24,6 +24,10 @@ DAE_CONFIGS = {
     "plain": ("128-64-32, noise 0", dict(hidden_units=(128, 64, 32), noise_factor=0.0)),
     "seed": ("128-64-32, noise 0.5 (the seed)", dict(hidden_units=(128, 64, 32), noise_factor=0.5)),
     "wide": ("512-256-32, noise 0.3", dict(hidden_units=(512, 256, 32), noise_factor=0.3)),
+    "wide_linear": (
+        "512-256-32, noise 0.3, linear_code=True",
+        dict(hidden_units=(512, 256, 32), noise_factor=0.3, linear_code=True),
+    ),
     "recommended": (
         "recommended: 1024-512-32 gelu, noise 0.3, 60 epochs",
         dict(hidden_units=(1024, 512, 32), activation="gelu", noise_factor=0.3, max_epochs=60),

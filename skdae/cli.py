@@ -159,6 +159,7 @@ def _train(args):
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     dae = _estimator_from(args)
+    print(f"training {dae!r}\n  on {args.dataset}: {len(X_train)} train, {len(X_test)} test rows")
     callbacks = []
     if image_shape is not None and args.images > 0:
         callbacks.append(ReconstructionImages(X_test[: args.images], image_shape, out / "images"))
@@ -171,7 +172,6 @@ def _train(args):
         except ImportError:
             print("tensorboard is not installed: no TensorBoard logs (pip install tensorboard)")
     dae.set_params(callbacks=callbacks, tensorboard_dir=tensorboard_dir)
-    print(f"training {dae!r}\n  on {args.dataset}: {len(X_train)} train, {len(X_test)} test rows")
     start = time.perf_counter()
     dae.fit(X_train)
     seconds = time.perf_counter() - start
