@@ -52,7 +52,11 @@ def test_dropout_masks_come_from_the_given_generator():
 
 
 def test_linear_code_leaves_the_code_layer_without_activation():
+    generator = torch.Generator().manual_seed(0)
     module = MLPAutoencoder(10, (6, 3), dropout=0.2, linear_code=True)
+    module.reset_parameters(generator).eval()
     assert isinstance(module.encoder[-1], torch.nn.Linear)
-    z = module.eval().encode(-torch.ones(50, 10) * torch.arange(50.0)[:, None])
+    x = torch.randn(200, 10, generator=generator)
+    z = module.encode(x)
+    assert torch.equal(z, module.encoder[-1](module.encoder[:-1](x)))
     assert (z < 0).any()  # a ReLU code could not go negative
