@@ -138,6 +138,7 @@ class BaseAutoencoder(
         "tensorboard_dir": [str, os.PathLike, None],
         "callbacks": [list, None],
         "warm_start": ["boolean"],
+        "checkpoint_dir": [str, os.PathLike, None],
     }
 
     @abstractmethod
@@ -244,9 +245,16 @@ class BaseAutoencoder(
                 module, loss, device, corruption=self._make_corruption(X_train, loss)
             )
         net.generator = generator
+        resumed = 0
+        if not warm and self.checkpoint_dir is not None:
+            from ._checkpoint import resume
+
+            net.initialize()
+            resumed = resume(self.checkpoint_dir, net, self._checkpoint_identity(X))
         with denormals_flushed(device):
-            if warm:
-                net.partial_fit(X_train, epochs=epochs)
+            if warm or resumed:
+                if epochs - resumed > 0:
+                    net.partial_fit(X_train, epochs=epochs - resumed)
             else:
                 net.fit(X_train, epochs=epochs)
         # Drop the references to the fit's generator: the fitted model needs
@@ -274,6 +282,18 @@ class BaseAutoencoder(
             )
         self._n_features_out = module.code_size
         return self
+
+    def _checkpoint_identity(self, X):
+        """What a checkpoint must match to be resumed: the parameters that shape the fit."""
+        params = {
+            k: (list(v) if isinstance(v, tuple) else v)
+            for k, v in self.get_params().items()
+            if k not in ("max_epochs", "verbose", "callbacks", "checkpoint_dir", "tensorboard_dir")
+        }
+        params = {
+            k: v for k, v in params.items() if isinstance(v, (int, float, str, list, type(None)))
+        }
+        return {"class": type(self).__name__, "n_features": int(X.shape[1]), "params": params}
 
     def _make_net(self, module, loss, device, corruption=None):
         """The skorch net that trains (and holds) ``module``."""
@@ -319,6 +339,11 @@ class BaseAutoencoder(
             )
         if self.tensorboard_dir is not None:
             callbacks.append(("tensorboard", TensorBoard(self.tensorboard_dir)))
+        if self.checkpoint_dir is not None:
+            from ._checkpoint import Checkpoint
+
+            identity = self._checkpoint_identity(np.empty((0, self.n_features_in_)))
+            callbacks.append(("checkpoint", Checkpoint(self.checkpoint_dir, identity)))
         if self.verbose:
             callbacks.append(("progress_bar", ProgressBar()))
         for i, callback in enumerate(self.callbacks or []):

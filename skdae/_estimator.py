@@ -98,6 +98,12 @@ class DenoisingAutoencoder(BaseAutoencoder):
         and the learning-rate schedule for ``max_epochs`` more epochs (X must
         have the same features); False starts afresh. ``partial_fit`` always
         continues.
+    checkpoint_dir : str or path-like, default=None
+        After every epoch, write the weights, Adam's state, the random stream
+        and the history to ``checkpoint_dir/last`` (and the best epoch's to
+        ``best`` with early stopping). A fit with the same parameters and
+        number of features resumes from ``last``: a crash costs at most one
+        epoch.
 
     Attributes
     ----------
@@ -182,6 +188,7 @@ class DenoisingAutoencoder(BaseAutoencoder):
         tensorboard_dir=None,
         callbacks=None,
         warm_start=False,
+        checkpoint_dir=None,
     ):
         self.hidden_units = hidden_units
         self.activation = activation
@@ -207,6 +214,7 @@ class DenoisingAutoencoder(BaseAutoencoder):
         self.tensorboard_dir = tensorboard_dir
         self.callbacks = callbacks
         self.warm_start = warm_start
+        self.checkpoint_dir = checkpoint_dir
 
     def _hidden_units(self):
         units = np.atleast_1d(np.asarray(self.hidden_units))

@@ -241,6 +241,7 @@ def load(path, device=None):
     corruption = None
     if estimator.noise_factor > 0:
         corruption = GaussianNoise(estimator.noise_factor, scale=scale, clip=loss == "bce")
+    estimator.n_features_in_ = fitted["n_features_in_"]
     net = estimator._make_net(module, loss, device, corruption=corruption)
     net.initialize()
     net.module_ = module

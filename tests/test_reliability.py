@@ -147,3 +147,45 @@ def test_a_diverging_partial_fit_keeps_the_previous_model(digits):
         dae.partial_fit(X * 1e3)
     assert dae.n_iter_ == 2
     assert np.array_equal(dae.transform(X), before)
+
+
+def test_a_crashed_fit_resumes_from_its_checkpoint_losing_at_most_one_epoch(
+    monkeypatch, digits, tmp_path
+):
+    X, _ = digits
+    params = dict(hidden_units=(16, 4), max_epochs=4, batch_size=128, dropout=0.1, random_state=0)
+    whole = DenoisingAutoencoder(**params).fit(X)
+
+    original = DenoisingNet.train_step_single
+
+    def crash_in_epoch_3(self, batch, **fit_params):
+        if len(self.history) == 3:
+            raise RuntimeError("power cut")
+        return original(self, batch, **fit_params)
+
+    monkeypatch.setattr(DenoisingNet, "train_step_single", crash_in_epoch_3)
+    dae = DenoisingAutoencoder(**params, checkpoint_dir=str(tmp_path))
+    with pytest.raises(RuntimeError, match="power cut"):
+        dae.fit(X)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["last"]
+    monkeypatch.setattr(DenoisingNet, "train_step_single", original)
+
+    dae.fit(X)  # resumes after epoch 2: same weights, Adam state and random stream
+    assert dae.n_iter_ == 4
+    assert dae.history_[:, "train_loss"][:2] == whole.history_[:, "train_loss"][:2]
+    assert np.array_equal(dae.transform(X), whole.transform(X))
+
+
+def test_a_checkpoint_of_another_model_is_not_resumed(digits, tmp_path):
+    X, _ = digits
+    DenoisingAutoencoder((16, 4), max_epochs=2, random_state=0, checkpoint_dir=str(tmp_path)).fit(X)
+    other = DenoisingAutoencoder((8, 2), max_epochs=1, random_state=0, checkpoint_dir=str(tmp_path))
+    assert other.fit(X).n_iter_ == 1
+
+
+def test_early_stopping_checkpoints_the_best_epoch(digits, tmp_path):
+    X, _ = digits
+    DenoisingAutoencoder(
+        (16, 4), max_epochs=3, early_stopping=True, random_state=0, checkpoint_dir=str(tmp_path)
+    ).fit(X)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["best", "last"]
