@@ -15,6 +15,7 @@ from abc import ABCMeta, abstractmethod
 from numbers import Integral, Real
 
 import numpy as np
+import scipy.sparse as sp
 import torch
 from sklearn import get_config
 from sklearn.base import (
@@ -29,7 +30,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from skorch.callbacks import Callback
 from torch import nn
 
-from ._net import DenoisingNet, EarlyStoppingCallback
+from ._net import DenoisingNet, EarlyStoppingCallback, SparseRows
 from ._noise import GaussianNoise
 from ._runtime import denormals_flushed
 from .callbacks import ProgressBar, StaircaseDecay, TensorBoard, TrainingMonitor
@@ -83,7 +84,13 @@ def torch_seed(random_state):
 
 
 def _as_tensor(X, device, dtype=np.float32):
-    """X as a tensor of ``dtype`` on ``device``, sharing memory when it can."""
+    """X as a tensor of ``dtype`` on ``device``, sharing memory when it can.
+
+    Sparse X becomes ``SparseRows``: it stays sparse, and rows are densified
+    a batch at a time on the device.
+    """
+    if sp.issparse(X):
+        return SparseRows(X.astype(dtype), device)
     X = np.ascontiguousarray(X, dtype=dtype)
     if not X.flags.writeable:  # torch.from_numpy needs a writeable buffer
         X = X.copy()
@@ -98,12 +105,17 @@ def value_range(X, input_name="X", check_finite=True):
     finite exactly when every value is. Only a failing scan pays for the
     element-wise look that says which.
     """
-    if X.flags.writeable and X.flags.c_contiguous:  # what torch.from_numpy takes
-        lo, hi = (float(v) for v in torch.aminmax(torch.from_numpy(X)))
+    values = X
+    if sp.issparse(X):  # the stored values, and the implicit zeros if any
+        values = X.data if X.nnz else np.zeros(1, dtype=X.dtype)
+        if X.nnz < X.shape[0] * X.shape[1]:
+            values = np.append(values, values.dtype.type(0))
+    if values.flags.writeable and values.flags.c_contiguous:  # what torch.from_numpy takes
+        lo, hi = (float(v) for v in torch.aminmax(torch.from_numpy(values)))
     else:
-        lo, hi = float(np.min(X)), float(np.max(X))
+        lo, hi = float(np.min(values)), float(np.max(values))
     if check_finite and not (math.isfinite(lo) and math.isfinite(hi)):
-        if np.isnan(X).any():
+        if np.isnan(values).any():
             raise ValueError(
                 f"Input {input_name} contains NaN; skdae needs finite values "
                 "(impute them first, e.g. with sklearn.impute.SimpleImputer)."
@@ -210,7 +222,12 @@ class BaseAutoencoder(
 
     def _fit(self, X, warm, epochs):
         X = validate_data(
-            self, X, dtype=[np.float64, np.float32], ensure_all_finite=False, reset=not warm
+            self,
+            X,
+            accept_sparse=["csr", "csc"],
+            dtype=[np.float64, np.float32],
+            ensure_all_finite=False,
+            reset=not warm,
         )
         lo, hi = value_range(X, check_finite=not get_config()["assume_finite"])
         float32_max = float(np.finfo(np.float32).max)
@@ -377,7 +394,14 @@ class BaseAutoencoder(
         if loss == "bce":
             return GaussianNoise(self.noise_factor, clip=True)
         # Unbounded data: noise in each feature's own units.
-        scale = X_train.std(dim=0, correction=0)
+        if isinstance(X_train, SparseRows):
+            matrix = X_train.matrix
+            mean = np.asarray(matrix.mean(axis=0)).ravel()
+            mean_sq = np.asarray(matrix.multiply(matrix).mean(axis=0)).ravel()
+            std = np.sqrt(np.maximum(mean_sq - mean**2, 0)).astype(np.float32)
+            scale = torch.from_numpy(std).to(X_train.device)
+        else:
+            scale = X_train.std(dim=0, correction=0)
         return GaussianNoise(self.noise_factor, scale=scale)
 
     # ----------------------------------------------------------- evaluation
@@ -398,7 +422,10 @@ class BaseAutoencoder(
         with torch.inference_mode(), denormals_flushed(device):
             for start in range(0, X.shape[0], EVAL_BATCH_SIZE):
                 stop = start + EVAL_BATCH_SIZE
-                batch = _as_tensor(X[start:stop], device, dtype=X.dtype)
+                rows = X[start:stop]
+                if sp.issparse(rows):  # densified a batch at a time
+                    rows = rows.toarray()
+                batch = _as_tensor(rows, device, dtype=X.dtype)
                 result = step(module, batch)
                 out[start:stop] = result.reshape(len(batch), -1).cpu().numpy()
         return out
@@ -409,7 +436,12 @@ class BaseAutoencoder(
     def _validate_X(self, X):
         check_is_fitted(self)
         X = validate_data(
-            self, X, dtype=[np.float64, np.float32], reset=False, ensure_all_finite=False
+            self,
+            X,
+            accept_sparse=["csr", "csc"],
+            dtype=[np.float64, np.float32],
+            reset=False,
+            ensure_all_finite=False,
         )
         if get_config()["assume_finite"]:  # scikit-learn's switch to skip the scan
             return X
@@ -554,4 +586,6 @@ class BaseAutoencoder(
         # transform/inverse_transform/score_samples answer in the input's float
         # dtype (float64 by a float64 copy of the weights).
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        # CSR/CSC input is accepted and densified one batch at a time.
+        tags.input_tags.sparse = True
         return tags

@@ -39,6 +39,38 @@ class EarlyStoppingCallback(EarlyStopping):
             raise StopTraining from None
 
 
+class SparseRows:
+    """A scipy CSR matrix that hands out dense float32 rows on a device.
+
+    Sparse input (one-hot encoded tables) stays sparse on the host; only the
+    rows of one batch are densified, on the device, when they are indexed.
+    ``subset`` keeps rows sparse (for a validation split).
+    """
+
+    def __init__(self, matrix, device):
+        self.matrix = matrix.tocsr()
+        self.device = torch.device(device)
+
+    def __len__(self):
+        return self.matrix.shape[0]
+
+    @property
+    def shape(self):
+        return self.matrix.shape
+
+    def _rows(self, index):
+        if isinstance(index, torch.Tensor):
+            index = index.cpu().numpy()
+        return self.matrix[index]
+
+    def __getitem__(self, index):
+        dense = self._rows(index).toarray().astype("float32", copy=False)
+        return torch.from_numpy(dense).to(self.device)
+
+    def subset(self, index):
+        return SparseRows(self._rows(index), self.device)
+
+
 class TensorBatches:
     """Mini-batches of a tensor, as slices of a fresh permutation per epoch.
 
@@ -118,7 +150,7 @@ class DenoisingNet(NeuralNet):
         ]
 
     def get_dataset(self, X, y=None):
-        if isinstance(X, torch.Tensor):
+        if isinstance(X, (torch.Tensor, SparseRows)):
             return X
         return super().get_dataset(X, y)
 
@@ -179,7 +211,8 @@ class DenoisingNet(NeuralNet):
                 "leaves no rows to train on."
             )
         order = torch.randperm(len(data), generator=self.generator, device=data.device)
-        return data[order[n_valid:]], data[order[:n_valid]]
+        take = data.subset if isinstance(data, SparseRows) else data.__getitem__
+        return take(order[n_valid:]), take(order[:n_valid])
 
     def get_iterator(self, dataset, training=False):
         iterator = super().get_iterator(dataset, training=training)

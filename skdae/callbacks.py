@@ -30,7 +30,7 @@ class ProgressBar(Callback):
 
     def on_train_begin(self, net, X=None, **kwargs):
         # Once per fit, the seed's table of layers and parameter counts.
-        if net.verbose and isinstance(X, torch.Tensor):
+        if net.verbose and hasattr(X, "shape"):
             print(layer_table(net.module_, X.shape[1]))
 
     def on_epoch_begin(self, net, dataset_train=None, **kwargs):
@@ -137,7 +137,7 @@ class TrainingMonitor(Callback):
         self.probe_size = probe_size
 
     def on_train_begin(self, net, X=None, **kwargs):
-        self.probe_ = X[: self.probe_size] if isinstance(X, torch.Tensor) else None
+        self.probe_ = X[: self.probe_size] if hasattr(X, "shape") else None
 
     def on_epoch_begin(self, net, **kwargs):
         self.grad_norm_sum_ = torch.zeros((), device=net.device)
@@ -189,7 +189,7 @@ class TensorBoard(Callback):
         from torch.utils.tensorboard import SummaryWriter
 
         self.writer_ = SummaryWriter(log_dir=str(self.log_dir))
-        self.probe_ = X[:512] if isinstance(X, torch.Tensor) else None
+        self.probe_ = X[:512] if hasattr(X, "shape") else None
 
     def on_epoch_end(self, net, **kwargs):
         epoch = net.history[-1, "epoch"]

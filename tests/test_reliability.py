@@ -189,3 +189,48 @@ def test_early_stopping_checkpoints_the_best_epoch(digits, tmp_path):
         (16, 4), max_epochs=3, early_stopping=True, random_state=0, checkpoint_dir=str(tmp_path)
     ).fit(X)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["best", "last"]
+
+
+@pytest.mark.parametrize("fmt", ["csr", "csc"])
+def test_sparse_input_trains_the_same_model_as_dense_a_batch_at_a_time(monkeypatch, fmt):
+    import scipy.sparse as sp
+
+    from skdae import _base
+
+    sparse = sp.random(1000, 40, density=0.1, random_state=0, format=fmt)
+    sparse.data[:] = 1.0
+    dense = sparse.toarray()
+    densified = []
+    original = sp.csr_matrix.toarray
+
+    def spy(self, *args, **kwargs):
+        densified.append(self.shape[0])
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(sp.csr_matrix, "toarray", spy)
+    monkeypatch.setattr(_base, "EVAL_BATCH_SIZE", 64)
+    params = dict(
+        hidden_units=(8, 3),
+        max_epochs=2,
+        batch_size=32,
+        random_state=0,
+        early_stopping=True,
+        n_iter_no_change=5,
+    )
+    from_sparse = DenoisingAutoencoder(**params).fit(sparse)
+    from_dense = DenoisingAutoencoder(**params).fit(dense)
+    assert np.array_equal(from_sparse.transform(sparse), from_dense.transform(dense))
+    # Batches of 32 and 64 rows, and the monitor's probe of 512: never all 1000 rows.
+    assert densified and max(densified) <= 512
+    assert from_sparse.score(sparse) == pytest.approx(from_dense.score(dense))
+
+
+def test_sparse_unbounded_data_gets_noise_scaled_like_dense():
+    import scipy.sparse as sp
+
+    sparse = sp.random(200, 10, density=0.3, random_state=1, format="csr") * 5
+    sparse.data -= 3.0  # stored values in [-3, 2]: unbounded, not in [0, 1]
+    dae = DenoisingAutoencoder((4,), max_epochs=1, random_state=0, loss="mse").fit(sparse)
+    np.testing.assert_allclose(
+        dae.net_.corruption.scale.numpy(), sparse.toarray().std(axis=0), rtol=1e-4, atol=1e-6
+    )
