@@ -9,13 +9,12 @@ so a crash costs at most the epoch that was running.
 """
 
 import json
-import os
-import shutil
-import tempfile
 from pathlib import Path
 
 import torch
 from skorch.callbacks import Callback
+
+from ._persistence import folder_replaced_atomically
 
 STATE_FILE, TENSORS_FILE = "checkpoint.json", "tensors.safetensors"
 
@@ -34,20 +33,9 @@ def _write(folder, net, identity):
         tensors["generator"] = net.generator.get_state()
     history = [{k: v for k, v in epoch.items() if k != "batches"} for epoch in net.history]
     document = {"identity": identity, "param_groups": optimizer["param_groups"], "history": history}
-    folder = Path(folder)
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
-    try:
+    with folder_replaced_atomically(folder) as staging:
         save_file(tensors, str(staging / TENSORS_FILE))
         (staging / STATE_FILE).write_text(json.dumps(document))
-        old = folder.with_name(f".{folder.name}.old")
-        shutil.rmtree(old, ignore_errors=True)
-        if folder.exists():
-            os.replace(folder, old)
-        os.replace(staging, folder)
-        shutil.rmtree(old, ignore_errors=True)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
 
 
 class Checkpoint(Callback):

@@ -13,6 +13,7 @@ import json
 import os
 import shutil
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -41,6 +42,29 @@ _FITTED_KEYS = {
     "n_features_out",
 }
 _NOISE_SCALE = "__skdae__.noise_scale"
+
+
+@contextmanager
+def folder_replaced_atomically(path):
+    """Yield a staging folder beside ``path`` that replaces ``path`` on success.
+
+    An interrupted write never leaves half a folder where a whole one was:
+    the old folder is swapped out by a rename only once the new one is complete.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
+    staging.chmod(0o755)  # mkdtemp makes it private; a model folder is an ordinary one
+    try:
+        yield staging
+        old = path.with_name(f".{path.name}.old")
+        shutil.rmtree(old, ignore_errors=True)
+        if path.exists():
+            os.replace(path, old)
+        os.replace(staging, path)
+        shutil.rmtree(old, ignore_errors=True)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
 
 
 class ModelFileError(ValueError):
@@ -124,24 +148,10 @@ def save(estimator, path):
     }
     document["checksum"] = _checksum(document)
 
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
-    staging.chmod(0o755)  # mkdtemp makes it private; a model folder is an ordinary one
-    try:
+    with folder_replaced_atomically(path) as staging:
         (staging / WEIGHTS_FILE).write_bytes(weights)
         (staging / MODEL_FILE).write_text(json.dumps(document, indent=1, allow_nan=True) + "\n")
-        if path.exists():
-            old = path.with_name(f".{path.name}.old")
-            shutil.rmtree(old, ignore_errors=True)
-            os.replace(path, old)
-            os.replace(staging, path)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(staging, path)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    return path
+    return Path(path)
 
 
 def load(path, device=None):
