@@ -275,7 +275,8 @@ class DenoisingNet(NeuralNet):
         # The host syncs of the epoch: one per recorded number.
         mean_loss = (loss_sum / max(n_samples, 1)).item()
         if training and not math.isfinite(mean_loss):
-            finite = torch.isfinite(torch.stack(losses))
+            # The first non-finite batch loss; if each was finite, their sum overflowed.
+            finite = torch.isfinite(torch.stack(losses)) if losses else torch.ones(0, dtype=bool)
             self._diverged(int((~finite).nonzero()[0]) if not finite.all() else n_batches - 1)
         self.history.record(prefix + "_loss", mean_loss)
         if squared_error is not None:
