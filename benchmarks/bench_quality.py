@@ -28,9 +28,13 @@ DAE_CONFIGS = {
         "512-256-32, noise 0.3, linear_code=True",
         dict(hidden_units=(512, 256, 32), noise_factor=0.3, linear_code=True),
     ),
-    "recommended": (
-        "recommended: 1024-512-32 gelu, noise 0.3, 60 epochs",
+    "gelu_wide": (
+        "1024-512-32 gelu, noise 0.3, 60 epochs",
         dict(hidden_units=(1024, 512, 32), activation="gelu", noise_factor=0.3, max_epochs=60),
+    ),
+    "recommended": (
+        "recommended: 1024-512-32 gelu, noise 0.5, 60 epochs",
+        dict(hidden_units=(1024, 512, 32), activation="gelu", noise_factor=0.5, max_epochs=60),
     ),
 }
 BASELINES = ("raw", "pca", "rbm")
