@@ -40,6 +40,8 @@ from .callbacks import ProgressBar, StaircaseDecay, TensorBoard, TrainingMonitor
 EVAL_BATCH_SIZE = 4096
 
 _LOSSES = {"bce": nn.BCEWithLogitsLoss, "mse": nn.MSELoss}
+# The module outputs logits; this maps them to a reconstruction (None: as they are).
+_OUTPUT_ACTIVATIONS = {"bce": torch.sigmoid, "mse": None}
 
 
 def resolve_device(device):
@@ -267,7 +269,7 @@ class BaseAutoencoder(
             from ._checkpoint import resume
 
             net.initialize()
-            resumed = resume(self.checkpoint_dir, net, self._checkpoint_identity(X))
+            resumed = resume(self.checkpoint_dir, net, self._checkpoint_identity(X.shape[1]))
         with denormals_flushed(device):
             if warm or resumed:
                 if epochs - resumed > 0:
@@ -300,7 +302,7 @@ class BaseAutoencoder(
         self._n_features_out = module.code_size
         return self
 
-    def _checkpoint_identity(self, X):
+    def _checkpoint_identity(self, n_features):
         """What a checkpoint must match to be resumed: the parameters that shape the fit."""
         params = {
             k: (list(v) if isinstance(v, tuple) else v)
@@ -310,7 +312,7 @@ class BaseAutoencoder(
         params = {
             k: v for k, v in params.items() if isinstance(v, (int, float, str, list, type(None)))
         }
-        return {"class": type(self).__name__, "n_features": int(X.shape[1]), "params": params}
+        return {"class": type(self).__name__, "n_features": int(n_features), "params": params}
 
     def _make_net(self, module, loss, device, corruption=None):
         """The skorch net that trains (and holds) ``module``."""
@@ -319,7 +321,7 @@ class BaseAutoencoder(
             criterion=_LOSSES[loss],
             corruption=corruption,
             validation_fraction=self.validation_fraction if self.early_stopping else 0.0,
-            output_activation=torch.sigmoid if loss == "bce" else None,
+            output_activation=_OUTPUT_ACTIVATIONS[loss],
             optimizer=torch.optim.Adam,
             # One fused kernel for the whole update: ~10% of a CPU epoch saved.
             optimizer__fused=True,
@@ -359,7 +361,7 @@ class BaseAutoencoder(
         if self.checkpoint_dir is not None:
             from ._checkpoint import Checkpoint
 
-            identity = self._checkpoint_identity(np.empty((0, self.n_features_in_)))
+            identity = self._checkpoint_identity(self.n_features_in_)
             callbacks.append(("checkpoint", Checkpoint(self.checkpoint_dir, identity)))
         if self.verbose:
             callbacks.append(("progress_bar", ProgressBar()))
@@ -431,7 +433,8 @@ class BaseAutoencoder(
         return out
 
     def _output_activation(self, logits):
-        return torch.sigmoid(logits) if self.loss_ == "bce" else logits
+        activation = _OUTPUT_ACTIVATIONS[self.loss_]
+        return logits if activation is None else activation(logits)
 
     def _validate_X(self, X):
         check_is_fitted(self)

@@ -302,8 +302,6 @@ def _embed(args):
 
 
 def _demo(args):
-    from sklearn.datasets import load_digits  # noqa: F401 (ships with scikit-learn)
-
     from . import DenoisingAutoencoder
     from .plotting import plot_reconstructions
 
