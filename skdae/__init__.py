@@ -1,8 +1,15 @@
 """skdae: denoising autoencoders as scikit-learn transformers, trained with PyTorch."""
 
+from ._conv import ConvDenoisingAutoencoder
 from ._estimator import DenoisingAutoencoder
 from ._persistence import ModelFileError, load
 
 __version__ = "0.1.0"
 
-__all__ = ["DenoisingAutoencoder", "ModelFileError", "load", "__version__"]
+__all__ = [
+    "ConvDenoisingAutoencoder",
+    "DenoisingAutoencoder",
+    "ModelFileError",
+    "load",
+    "__version__",
+]

@@ -155,6 +155,56 @@ class BaseAutoencoder(
         "checkpoint_dir": [str, os.PathLike, None],
     }
 
+    # The parameters every skdae autoencoder shares; a subclass's __init__ lists
+    # them in its own signature (scikit-learn reads parameters from there) and
+    # passes them on.
+    def __init__(
+        self,
+        *,
+        noise_factor,
+        loss,
+        weight_decay,
+        learning_rate,
+        lr_decay_steps,
+        lr_decay_rate,
+        batch_size,
+        max_epochs,
+        device,
+        random_state,
+        verbose,
+        compile,
+        early_stopping,
+        validation_fraction,
+        n_iter_no_change,
+        tol,
+        monitor,
+        tensorboard_dir,
+        callbacks,
+        warm_start,
+        checkpoint_dir,
+    ):
+        self.noise_factor = noise_factor
+        self.loss = loss
+        self.weight_decay = weight_decay
+        self.learning_rate = learning_rate
+        self.lr_decay_steps = lr_decay_steps
+        self.lr_decay_rate = lr_decay_rate
+        self.batch_size = batch_size
+        self.max_epochs = max_epochs
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+        self.compile = compile
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
+        self.monitor = monitor
+        self.tensorboard_dir = tensorboard_dir
+        self.callbacks = callbacks
+        self.warm_start = warm_start
+        self.checkpoint_dir = checkpoint_dir
+
     @abstractmethod
     def _build_module(self, n_features, device):
         """Return the ``AutoencoderModule`` to train for ``n_features`` inputs."""

@@ -190,31 +190,33 @@ class DenoisingAutoencoder(BaseAutoencoder):
         warm_start=False,
         checkpoint_dir=None,
     ):
+        super().__init__(
+            noise_factor=noise_factor,
+            loss=loss,
+            weight_decay=weight_decay,
+            learning_rate=learning_rate,
+            lr_decay_steps=lr_decay_steps,
+            lr_decay_rate=lr_decay_rate,
+            batch_size=batch_size,
+            max_epochs=max_epochs,
+            device=device,
+            random_state=random_state,
+            verbose=verbose,
+            compile=compile,
+            early_stopping=early_stopping,
+            validation_fraction=validation_fraction,
+            n_iter_no_change=n_iter_no_change,
+            tol=tol,
+            monitor=monitor,
+            tensorboard_dir=tensorboard_dir,
+            callbacks=callbacks,
+            warm_start=warm_start,
+            checkpoint_dir=checkpoint_dir,
+        )
         self.hidden_units = hidden_units
         self.activation = activation
         self.dropout = dropout
         self.linear_code = linear_code
-        self.noise_factor = noise_factor
-        self.loss = loss
-        self.weight_decay = weight_decay
-        self.learning_rate = learning_rate
-        self.lr_decay_steps = lr_decay_steps
-        self.lr_decay_rate = lr_decay_rate
-        self.batch_size = batch_size
-        self.max_epochs = max_epochs
-        self.device = device
-        self.random_state = random_state
-        self.verbose = verbose
-        self.compile = compile
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.n_iter_no_change = n_iter_no_change
-        self.tol = tol
-        self.monitor = monitor
-        self.tensorboard_dir = tensorboard_dir
-        self.callbacks = callbacks
-        self.warm_start = warm_start
-        self.checkpoint_dir = checkpoint_dir
 
     def _hidden_units(self):
         units = np.atleast_1d(np.asarray(self.hidden_units))

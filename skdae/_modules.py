@@ -156,6 +156,118 @@ class MLPAutoencoder(AutoencoderModule):
         return self.decoder[0].in_features
 
 
+def _strided_size(size):
+    """Output size of a stride-2 convolution with an odd kernel and half padding."""
+    return (size + 1) // 2
+
+
+class ConvAutoencoder(AutoencoderModule):
+    """Convolutional autoencoder: strided convolutions down, transposed ones up.
+
+    Rows come in flat (``n_features = prod(image_shape)``), as scikit-learn
+    passes them, and are viewed as images inside. The encoder halves the
+    height and width at each of ``channels`` (a stride-2 convolution, then
+    ``activation`` and dropout), flattens the last feature map and maps it
+    linearly to a ``code_size`` code. The decoder mirrors it: a linear layer
+    back to the feature map, transposed convolutions that double the size
+    (cropped to the encoder's sizes exactly, odd ones included), and a last
+    transposed convolution to the image's channels, linear, flattened.
+
+    Parameters
+    ----------
+    image_shape : tuple of int
+        ``(channels, height, width)`` of one row.
+    channels : sequence of int
+        Feature maps of the encoder's convolutions, one stride-2 layer each.
+    code_size : int
+        Width of the latent code.
+    kernel_size : int, default=3
+        Odd side of every convolution kernel.
+    activation : str, default="relu"
+        A key of ``skdae._modules.ACTIVATIONS``.
+    dropout : float, default=0.0
+        Probability of zeroing a unit after each hidden layer.
+    linear_code : bool, default=False
+        No activation (and no dropout) after the code layer.
+    device : torch device, default=None
+        As for ``MLPAutoencoder``; ``"meta"`` allocates nothing.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skdae._modules import ConvAutoencoder
+    >>> module = ConvAutoencoder((1, 28, 28), channels=(8, 16), code_size=10)
+    >>> module.encode(torch.zeros(3, 784)).shape
+    torch.Size([3, 10])
+    >>> module(torch.zeros(3, 784)).shape
+    torch.Size([3, 784])
+    """
+
+    def __init__(
+        self,
+        image_shape,
+        channels,
+        code_size,
+        kernel_size=3,
+        activation="relu",
+        dropout=0.0,
+        linear_code=False,
+        device=None,
+    ):
+        super().__init__()
+        if kernel_size % 2 != 1:
+            raise ValueError(f"kernel_size must be odd, got {kernel_size}.")
+        self.activation = activation
+        self.image_shape = tuple(int(s) for s in image_shape)
+        in_channels, height, width = self.image_shape
+        widths = [in_channels, *map(int, channels)]
+        sizes = [(height, width)]
+        for _ in channels:
+            sizes.append(tuple(_strided_size(s) for s in sizes[-1]))
+        map_shape = (widths[-1], *sizes[-1])
+        n_map = math.prod(map_shape)
+        conv = dict(kernel_size=kernel_size, stride=2, padding=kernel_size // 2, device=device)
+
+        def hidden(layers, last=False):
+            if last and linear_code:
+                return layers
+            layers.append(ACTIVATIONS[activation]())
+            if dropout > 0:
+                layers.append(Dropout(dropout))
+            return layers
+
+        encoder = [nn.Unflatten(1, self.image_shape)]
+        for n_in, n_out in itertools.pairwise(widths):
+            encoder += hidden([nn.Conv2d(n_in, n_out, **conv)])
+        encoder += [nn.Flatten(), *hidden([nn.Linear(n_map, code_size, device=device)], last=True)]
+        self.encoder = nn.Sequential(*encoder)
+
+        decoder = [
+            *hidden([nn.Linear(code_size, n_map, device=device)]),
+            nn.Unflatten(1, map_shape),
+        ]
+        up = list(zip(widths[:0:-1], widths[-2::-1], sizes[-2::-1], strict=True))
+        for i, (n_in, n_out, target) in enumerate(up):
+            # A stride-2 transposed convolution gives 2 * size - 1; one more
+            # row/column where the encoder's input was even.
+            extra = tuple(int(t % 2 == 0) for t in target)
+            layer = nn.ConvTranspose2d(n_in, n_out, output_padding=extra, **conv)
+            decoder += [layer] if i == len(up) - 1 else hidden([layer])
+        decoder.append(nn.Flatten())
+        self.decoder = nn.Sequential(*decoder)
+        self._code_size = int(code_size)
+        if device is None or torch.device(device).type != "meta":
+            self.reset_parameters()
+
+    @property
+    def n_features(self):
+        return math.prod(self.image_shape)
+
+    @property
+    def code_size(self):
+        return self._code_size
+
+
 def count_parameters(module):
     """Number of trainable scalars in ``module``."""
     return sum(math.prod(p.shape) for p in module.parameters() if p.requires_grad)
@@ -181,7 +293,7 @@ def layer_table(module, n_features):
     finally:
         for hook in hooks:
             hook.remove()
-    lines = [f"{'layer':14s} {'kind':12s} {'output':>10s} {'params':>9s}"]
-    lines += [f"{n:14s} {k:12s} {str(list(s)):>10s} {p:9,d}" for n, k, s, p in rows]
-    lines.append(f"{'total':14s} {'':12s} {'':>10s} {count_parameters(module):9,d}")
+    lines = [f"{'layer':14s} {'kind':15s} {'output':>13s} {'params':>9s}"]
+    lines += [f"{n:14s} {k:15s} {str(list(s)):>13s} {p:9,d}" for n, k, s, p in rows]
+    lines.append(f"{'total':14s} {'':15s} {'':>13s} {count_parameters(module):9,d}")
     return "\n".join(lines)

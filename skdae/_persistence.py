@@ -72,9 +72,13 @@ class ModelFileError(ValueError):
 
 
 def _estimator_classes():
+    from ._conv import ConvDenoisingAutoencoder
     from ._estimator import DenoisingAutoencoder
 
-    return {"DenoisingAutoencoder": DenoisingAutoencoder}
+    return {
+        "DenoisingAutoencoder": DenoisingAutoencoder,
+        "ConvDenoisingAutoencoder": ConvDenoisingAutoencoder,
+    }
 
 
 def _checksum(document):
@@ -114,8 +118,7 @@ def save(estimator, path):
     }
     if not isinstance(params.get("random_state"), (int, type(None))):
         params["random_state"] = None  # a RandomState instance has no JSON form
-    if isinstance(params.get("hidden_units"), np.ndarray):
-        params["hidden_units"] = params["hidden_units"].tolist()
+    params = {k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in params.items()}
     fitted = {
         "n_features_in_": int(estimator.n_features_in_),
         "loss_": estimator.loss_,
@@ -220,8 +223,10 @@ def load(path, device=None):
         estimator._validate_params()
     except (TypeError, ValueError) as exc:
         raise ModelFileError(f"{model_file} holds invalid parameters: {exc}") from None
-    if isinstance(estimator.hidden_units, list):
-        estimator.hidden_units = tuple(estimator.hidden_units)
+    # JSON has no tuples: shapes and widths come back as the tuples they were.
+    estimator.set_params(
+        **{k: tuple(v) for k, v in estimator.get_params().items() if isinstance(v, list)}
+    )
 
     from safetensors import SafetensorError
     from safetensors.torch import load as load_tensors

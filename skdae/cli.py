@@ -63,12 +63,46 @@ def load_dataset(name, data_home=None, random_state=0):
 
 # ------------------------------------------------------------- estimator
 
-# CLI option -> (estimator parameter, argparse keywords)
+ARCHITECTURES = ("fully_connected", "convolutional")
+
+# CLI option -> (estimator parameter, argparse keywords), per architecture
+ARCHITECTURE_OPTIONS = {
+    "fully_connected": {
+        "--hidden-units": (
+            "hidden_units",
+            dict(type=int, nargs="+", metavar="N", help="encoder widths (fully_connected)"),
+        ),
+    },
+    "convolutional": {
+        "--channels": (
+            "channels",
+            dict(
+                type=int,
+                nargs="+",
+                metavar="C",
+                help="feature maps of the stride-2 convolutions (convolutional)",
+            ),
+        ),
+        "--code-size": ("code_size", dict(type=int, help="width of the code (convolutional)")),
+        "--kernel-size": (
+            "kernel_size",
+            dict(type=int, help="odd side of the kernels (convolutional)"),
+        ),
+        "--image-shape": (
+            "image_shape",
+            dict(
+                type=int,
+                nargs="+",
+                metavar="N",
+                help="[channels] height width of a row (convolutional; default: the data "
+                "set's, e.g. 28 28 for mnist)",
+            ),
+        ),
+    },
+}
+
+# CLI option -> (estimator parameter, argparse keywords), for every architecture
 ESTIMATOR_OPTIONS = {
-    "--hidden-units": (
-        "hidden_units",
-        dict(type=int, nargs="+", metavar="N", help="encoder widths"),
-    ),
     "--activation": ("activation", dict(help="relu, tanh, sigmoid, elu, gelu, ...")),
     "--dropout": ("dropout", dict(type=float, help="dropout probability after each hidden layer")),
     "--noise-factor": ("noise_factor", dict(type=float, help="std of the Gaussian corruption")),
@@ -96,18 +130,34 @@ ESTIMATOR_OPTIONS = {
 }
 
 
-def _estimator_from(args):
-    from . import DenoisingAutoencoder
-
-    params = {
-        param: getattr(args, option[2:].replace("-", "_"))
-        for option, (param, _) in ESTIMATOR_OPTIONS.items()
-        if getattr(args, option[2:].replace("-", "_")) is not None
+def _given(args, options):
+    """``{parameter: value}`` of the options set on the command line."""
+    values = {param: getattr(args, option[2:].replace("-", "_")) for option, (param, _) in options}
+    return {
+        param: tuple(value) if isinstance(value, list) else value
+        for param, value in values.items()
+        if value is not None
     }
-    if "hidden_units" in params:
-        params["hidden_units"] = tuple(params["hidden_units"])
+
+
+def _estimator_from(args, image_shape=None):
+    from . import ConvDenoisingAutoencoder, DenoisingAutoencoder
+
+    for other in ARCHITECTURES:
+        misplaced = _given(args, ARCHITECTURE_OPTIONS[other].items())
+        if other != args.architecture and misplaced:
+            options = [o for o, (p, _) in ARCHITECTURE_OPTIONS[other].items() if p in misplaced]
+            raise SystemExit(
+                f"skdae: {', '.join(options)} apply to --architecture {other}, "
+                f"not {args.architecture}"
+            )
+    params = _given(args, ESTIMATOR_OPTIONS.items())
+    params.update(_given(args, ARCHITECTURE_OPTIONS[args.architecture].items()))
     params["verbose"] = args.verbose
-    return DenoisingAutoencoder(**params)
+    if args.architecture == "fully_connected":
+        return DenoisingAutoencoder(**params)
+    params.setdefault("image_shape", image_shape)
+    return ConvDenoisingAutoencoder(**params)
 
 
 def _noisy_copy(estimator, X, noise_factor, seed=0):
@@ -158,7 +208,7 @@ def _train(args):
     X_train, y_train, X_test, y_test, image_shape = load_dataset(args.dataset, args.data_home)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    dae = _estimator_from(args)
+    dae = _estimator_from(args, image_shape)
     print(f"training {dae!r}\n  on {args.dataset}: {len(X_train)} train, {len(X_test)} test rows")
     callbacks = []
     if image_shape is not None and args.images > 0:
@@ -408,7 +458,8 @@ def build_parser():
     train = commands.add_parser(
         "train",
         help="fit a model; write it with metrics, pictures and TensorBoard logs",
-        description="Fit a DenoisingAutoencoder on a data set's training rows and write into "
+        description="Fit a denoising autoencoder (fully connected, or convolutional for "
+        "images) on a data set's training rows and write into "
         "--out: model/ (safe format: JSON + safetensors), metrics.json (test reconstruction "
         "and denoising RMSE, score, and "
         "the accuracy of a logistic-regression probe on the codes when there are labels), "
@@ -418,8 +469,18 @@ def build_parser():
     )
     data_options(train)
     train.add_argument("--out", default="runs/latest", help="output folder (default: runs/latest)")
+    train.add_argument(
+        "--architecture",
+        choices=ARCHITECTURES,
+        default="fully_connected",
+        help="DenoisingAutoencoder (fully_connected, the default) or "
+        "ConvDenoisingAutoencoder (convolutional, for images)",
+    )
     for option, (_, kwargs) in ESTIMATOR_OPTIONS.items():
         train.add_argument(option, **kwargs)
+    for options in ARCHITECTURE_OPTIONS.values():
+        for option, (_, kwargs) in options.items():
+            train.add_argument(option, **kwargs)
     train.add_argument("--images", type=int, default=10, help="test images per picture (0: none)")
     train.add_argument("--embed", type=int, default=1000, help="test codes for the projector")
     train.add_argument("--no-tensorboard", action="store_true", help="write no TensorBoard logs")

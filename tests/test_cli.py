@@ -182,3 +182,26 @@ def test_train_help_explains_every_estimator_option(capsys):
         "--out",
     ]:
         assert option in out
+
+
+def test_train_convolutional_uses_the_data_sets_image_shape(tmp_path, capsys):
+    out = tmp_path / "conv"
+    argv = ["train", "--dataset", "digits", "--architecture", "convolutional"]
+    argv += ["--channels", "4", "8", "--code-size", "6", "--epochs", "1", "--images", "3"]
+    argv += ["--no-tensorboard", "--verbose", "0", "--out", str(out)]
+    assert main(argv) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["params"]["channels"] == [4, 8]
+    assert metrics["params"]["image_shape"] == [8, 8]
+    assert "probe_accuracy" in metrics
+    assert main(["evaluate", "--model", str(out), "--dataset", "digits"]) == 0
+    assert "test_rmse" in capsys.readouterr().out
+
+
+def test_options_of_the_other_architecture_are_refused(tmp_path):
+    argv = ["train", "--dataset", "digits", "--channels", "4", "--out", str(tmp_path)]
+    with pytest.raises(SystemExit, match="--channels apply to --architecture convolutional"):
+        main(argv)
+    argv = ["train", "--dataset", "digits", "--architecture", "convolutional"]
+    with pytest.raises(SystemExit, match="--hidden-units apply to --architecture fully_connected"):
+        main([*argv, "--hidden-units", "8", "--out", str(tmp_path)])

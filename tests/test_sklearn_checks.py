@@ -2,7 +2,7 @@
 
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from skdae import DenoisingAutoencoder
+from skdae import ConvDenoisingAutoencoder, DenoisingAutoencoder
 
 
 def _small_estimators():
@@ -12,6 +12,9 @@ def _small_estimators():
     yield DenoisingAutoencoder(
         hidden_units=(5, 3), dropout=0.2, activation="tanh", max_epochs=2, batch_size=16
     )
+    # The checks' X have any number of features: without image_shape they are
+    # viewed as square images or as 1-D signals, and both must conform.
+    yield ConvDenoisingAutoencoder(channels=(3, 4), code_size=2, max_epochs=2, batch_size=16)
 
 
 @parametrize_with_checks(list(_small_estimators()))

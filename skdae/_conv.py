@@ -1,0 +1,298 @@
+"""ConvDenoisingAutoencoder: the seed's convolutional variant."""
+
+import math
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.utils._param_validation import Interval, StrOptions
+
+from ._base import BaseAutoencoder
+from ._modules import ACTIVATIONS, ConvAutoencoder
+
+
+class ConvDenoisingAutoencoder(BaseAutoencoder):
+    """Denoising autoencoder with a convolutional encoder and decoder, for images.
+
+    Rows of X are flat images (``n_features = prod(image_shape)``, as in
+    ``load_digits`` or ``skdae.datasets.load_mnist``), so the estimator fits in
+    a scikit-learn ``Pipeline`` like any transformer. The encoder halves the
+    image at each of ``channels`` (stride-2 convolutions) and maps the last
+    feature map linearly to a ``code_size`` code; ``transform`` returns that
+    code. The decoder mirrors the encoder with transposed convolutions.
+    Training corrupts each batch with fresh Gaussian noise, as
+    ``DenoisingAutoencoder`` does, and shares all of its machinery.
+
+    Parameters
+    ----------
+    image_shape : tuple of int, default=None
+        ``(height, width)`` or ``(channels, height, width)`` of one row, in
+        C order (rows flattened as ``images.reshape(n, -1)``). None: a square
+        one-channel image when ``n_features`` is a square number, else one row
+        of ``n_features`` pixels (a 1-D signal).
+    channels : int or sequence of int, default=(32, 64)
+        Feature maps of the encoder's stride-2 convolutions.
+    code_size : int, default=32
+        Width of the latent code.
+    kernel_size : int, default=3
+        Odd side of the square convolution kernels.
+    activation : {"relu", "leaky_relu", "elu", "gelu", "selu", "silu", "tanh", \
+"sigmoid"}, default="relu"
+        Activation after every hidden layer, the code layer included. The
+        decoder's last layer is linear.
+    dropout : float in [0, 1), default=0.0
+        Probability of dropping a unit after each hidden layer, in training.
+    linear_code : bool, default=False
+        Leave the code layer linear (no activation, no dropout after it).
+    noise_factor : float >= 0, default=0.5
+        Standard deviation of the Gaussian corruption. With ``loss_ == "bce"``
+        the noisy input is ``clip(x + noise_factor * N(0, 1), 0, 1)``; with
+        ``"mse"`` the noise is scaled by each feature's standard deviation and
+        not clipped. 0 trains a plain autoencoder.
+    loss : {"auto", "bce", "mse"}, default="auto"
+        ``"bce"``: sigmoid cross-entropy on the logits (X must be in [0, 1]);
+        ``"mse"``: squared error on a linear output; ``"auto"``: bce when X
+        is in [0, 1], else mse.
+    weight_decay : float >= 0, default=1e-5
+        L2 penalty on the weights (not the biases).
+    learning_rate : float > 0, default=1e-3
+        Adam's initial learning rate.
+    lr_decay_steps : int >= 1, default=1000
+        The learning rate is multiplied by ``lr_decay_rate`` every
+        ``lr_decay_steps`` batches (the seed's staircase decay).
+    lr_decay_rate : float in (0, 1], default=0.96
+        1 keeps the learning rate constant.
+    batch_size : int >= 1, default=256
+    max_epochs : int >= 1, default=30
+        Passes over the training data.
+    device : str or torch.device, default="auto"
+        ``"auto"`` trains on ``"cuda"`` when torch sees a GPU, else on
+        ``"cpu"``; asking for ``"cuda"`` without one raises at ``fit``.
+    random_state : int, RandomState instance or None, default=None
+        Seeds everything of one fit (initial weights, batch order, noise,
+        dropout) through a ``torch.Generator`` of its own; torch's and numpy's
+        global random states are left as they were. The same int gives the same
+        model, bit for bit, on the CPU. None draws fresh entropy.
+    verbose : int, default=0
+        0 is silent; 1 shows a progress bar and prints a line per epoch.
+    compile : bool, default=False
+        Train through ``torch.compile`` (the training step only; evaluation
+        runs the plain module). Costs a compilation at the start of each fit;
+        see the README's speed table before switching it on.
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the rows, stop when their loss has
+        not improved by ``tol`` for ``n_iter_no_change`` epochs, and keep the
+        weights of the best epoch. Off: every row trains.
+    validation_fraction : float in (0, 1), default=0.1
+        Rows held out when ``early_stopping``; ``valid_loss`` and
+        ``valid_rmse`` are then recorded per epoch.
+    n_iter_no_change : int >= 1, default=10
+        Epochs without improvement before stopping.
+    tol : float >= 0, default=1e-4
+        Improvement of the validation loss that counts.
+    monitor : bool, default=True
+        Record per epoch the learning rate, the gradient norm, and per hidden
+        layer the fraction of zero activations (``dead_units``: the largest
+        fraction of always-zero units), as the seed's summaries did.
+    tensorboard_dir : str or path-like, default=None
+        Also write the history, weight and activation histograms there for
+        TensorBoard (needs the ``tensorboard`` package).
+    callbacks : list of skorch callbacks or (name, callback), default=None
+        Extra side effects of the fit, e.g.
+        ``skdae.callbacks.ReconstructionImages``.
+    warm_start : bool, default=False
+        ``fit`` on a fitted estimator continues from its weights, Adam's state
+        and the learning-rate schedule for ``max_epochs`` more epochs (X must
+        have the same features); False starts afresh. ``partial_fit`` always
+        continues.
+    checkpoint_dir : str or path-like, default=None
+        After every epoch, write the weights, Adam's state, the random stream
+        and the history to ``checkpoint_dir/last`` (and the best epoch's to
+        ``best`` with early stopping). A fit with the same parameters and
+        number of features resumes from ``last``: a crash costs at most one
+        epoch.
+
+    Attributes
+    ----------
+    n_features_in_ : int
+        Number of features (pixels times channels) seen during ``fit``.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of the features seen during ``fit``, when X has string column
+        names.
+    image_shape_ : tuple of int
+        ``(channels, height, width)`` the rows were viewed as.
+    net_ : skdae._net.DenoisingNet
+        The fitted skorch net; ``net_.module_`` is the ``nn.Module``.
+    history_ : skorch.History
+        Per-epoch records of the fit (``train_loss``, ``dur``, ...).
+    loss_ : {"bce", "mse"}
+        The loss used, ``loss`` with "auto" resolved.
+    device_ : str
+        The device the model was trained on and evaluates on.
+    n_iter_ : int
+        Epochs run (fewer than ``max_epochs`` after early stopping).
+
+    See Also
+    --------
+    DenoisingAutoencoder : The fully connected autoencoder, for any tabular data.
+    sklearn.decomposition.PCA : Linear autoencoding by projection.
+
+    Notes
+    -----
+    Every convolution has stride 2 and ``kernel_size // 2`` padding, so an
+    ``h x w`` map becomes ``ceil(h/2) x ceil(w/2)``; the transposed
+    convolutions give back exactly the encoder's sizes, odd ones included.
+    Weights get He init (Glorot for saturating activations); L2 weight decay
+    applies to the kernels and weights, not the biases.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from skdae import ConvDenoisingAutoencoder
+    >>> X = load_digits().data / 16.0
+    >>> dae = ConvDenoisingAutoencoder(channels=(8, 16), code_size=10, max_epochs=2,
+    ...                                random_state=0)
+    >>> codes = dae.fit_transform(X)
+    >>> codes.shape
+    (1797, 10)
+    >>> dae.image_shape_
+    (1, 8, 8)
+    >>> dae.inverse_transform(codes).shape
+    (1797, 64)
+    """
+
+    _parameter_constraints: dict = {
+        **BaseAutoencoder._parameter_constraints,
+        "image_shape": ["array-like", None],
+        "channels": [Interval(Integral, 1, None, closed="left"), "array-like"],
+        "code_size": [Interval(Integral, 1, None, closed="left")],
+        "kernel_size": [Interval(Integral, 1, None, closed="left")],
+        "activation": [StrOptions(set(ACTIVATIONS))],
+        "dropout": [Interval(Real, 0, 1, closed="left")],
+        "linear_code": ["boolean"],
+    }
+
+    def __init__(
+        self,
+        image_shape=None,
+        *,
+        channels=(32, 64),
+        code_size=32,
+        kernel_size=3,
+        activation="relu",
+        dropout=0.0,
+        linear_code=False,
+        noise_factor=0.5,
+        loss="auto",
+        weight_decay=1e-5,
+        learning_rate=1e-3,
+        lr_decay_steps=1000,
+        lr_decay_rate=0.96,
+        batch_size=256,
+        max_epochs=30,
+        device="auto",
+        random_state=None,
+        verbose=0,
+        compile=False,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        tol=1e-4,
+        monitor=True,
+        tensorboard_dir=None,
+        callbacks=None,
+        warm_start=False,
+        checkpoint_dir=None,
+    ):
+        super().__init__(
+            noise_factor=noise_factor,
+            loss=loss,
+            weight_decay=weight_decay,
+            learning_rate=learning_rate,
+            lr_decay_steps=lr_decay_steps,
+            lr_decay_rate=lr_decay_rate,
+            batch_size=batch_size,
+            max_epochs=max_epochs,
+            device=device,
+            random_state=random_state,
+            verbose=verbose,
+            compile=compile,
+            early_stopping=early_stopping,
+            validation_fraction=validation_fraction,
+            n_iter_no_change=n_iter_no_change,
+            tol=tol,
+            monitor=monitor,
+            tensorboard_dir=tensorboard_dir,
+            callbacks=callbacks,
+            warm_start=warm_start,
+            checkpoint_dir=checkpoint_dir,
+        )
+        self.image_shape = image_shape
+        self.channels = channels
+        self.code_size = code_size
+        self.kernel_size = kernel_size
+        self.activation = activation
+        self.dropout = dropout
+        self.linear_code = linear_code
+
+    def _image_shape(self, n_features):
+        """``(channels, height, width)`` of a row of ``n_features`` values."""
+        if self.image_shape is None:
+            side = math.isqrt(n_features)
+            return (1, side, side) if side * side == n_features else (1, 1, n_features)
+        shape = np.asarray(self.image_shape)
+        if (
+            shape.ndim != 1
+            or shape.size not in (2, 3)
+            or not np.issubdtype(shape.dtype, np.integer)
+            or (shape < 1).any()
+        ):
+            raise ValueError(
+                "image_shape must be (height, width) or (channels, height, width) of "
+                f"positive ints, got {self.image_shape!r}."
+            )
+        shape = tuple(int(s) for s in shape)
+        shape = (1, *shape) if len(shape) == 2 else shape
+        if math.prod(shape) != n_features:
+            raise ValueError(
+                f"image_shape={self.image_shape!r} holds {math.prod(shape)} values per "
+                f"image, but X has {n_features} features; rows must be flattened images "
+                "of that shape."
+            )
+        return shape
+
+    def _channels(self):
+        channels = np.atleast_1d(np.asarray(self.channels))
+        if (
+            channels.ndim != 1
+            or channels.size == 0
+            or not np.issubdtype(channels.dtype, np.integer)
+            or (channels < 1).any()
+        ):
+            raise ValueError(
+                "channels must be a positive int or a non-empty sequence of positive "
+                f"ints (feature maps per convolution), got {self.channels!r}."
+            )
+        return tuple(int(c) for c in channels)
+
+    def _check_params(self, X):
+        super()._check_params(X)
+        self._image_shape(X.shape[1])
+        self._channels()
+        if self.kernel_size % 2 != 1:
+            raise ValueError(
+                f"kernel_size must be odd (the convolutions pad it by half), got "
+                f"{self.kernel_size}."
+            )
+
+    def _build_module(self, n_features, device):
+        self.image_shape_ = self._image_shape(n_features)
+        return ConvAutoencoder(
+            self.image_shape_,
+            self._channels(),
+            self.code_size,
+            kernel_size=self.kernel_size,
+            activation=self.activation,
+            dropout=self.dropout,
+            linear_code=self.linear_code,
+            device=device,
+        )
