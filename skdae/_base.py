@@ -31,7 +31,7 @@ from skorch.callbacks import Callback
 from torch import nn
 
 from ._net import DenoisingNet, EarlyStoppingCallback, SparseRows
-from ._noise import GaussianNoise
+from ._noise import NOISE_TYPES
 from ._runtime import denormals_flushed
 from .callbacks import ProgressBar, StaircaseDecay, TensorBoard, TrainingMonitor
 
@@ -133,6 +133,7 @@ class BaseAutoencoder(
 
     _parameter_constraints: dict = {
         "noise_factor": [Interval(Real, 0, None, closed="left")],
+        "noise_type": [StrOptions(set(NOISE_TYPES))],
         "loss": [StrOptions({"auto", "bce", "mse"})],
         "weight_decay": [Interval(Real, 0, None, closed="left")],
         "learning_rate": [Interval(Real, 0, None, closed="neither")],
@@ -162,6 +163,7 @@ class BaseAutoencoder(
         self,
         *,
         noise_factor,
+        noise_type,
         loss,
         weight_decay,
         learning_rate,
@@ -184,6 +186,7 @@ class BaseAutoencoder(
         checkpoint_dir,
     ):
         self.noise_factor = noise_factor
+        self.noise_type = noise_type
         self.loss = loss
         self.weight_decay = weight_decay
         self.learning_rate = learning_rate
@@ -211,6 +214,11 @@ class BaseAutoencoder(
 
     def _check_params(self, X):
         """Checks that ``_parameter_constraints`` cannot express; raise ValueError."""
+        if self.noise_type != "gaussian" and self.noise_factor >= 1:
+            raise ValueError(
+                f"noise_type={self.noise_type!r} corrupts each value with probability "
+                f"noise_factor, which must be below 1; got {self.noise_factor}."
+            )
         if self.early_stopping and X.shape[0] < 2:
             raise ValueError(
                 f"early_stopping=True holds out validation rows, which needs at least 2 "
@@ -441,20 +449,42 @@ class BaseAutoencoder(
         return self.loss
 
     def _make_corruption(self, X_train, loss):
+        """The corruption of this fit, with what it needs to know of X_train."""
+        if self.noise_factor == 0 or loss == "bce":
+            # Data in [0, 1]: Gaussian noise is clipped, salt and pepper is 0 and 1.
+            return self._corruption(loss, {})
+        # Unbounded data: Gaussian noise in each feature's own units; salt and
+        # pepper at each feature's extremes.
+        sparse = isinstance(X_train, SparseRows)
+        if self.noise_type == "gaussian":
+            if sparse:
+                matrix = X_train.matrix
+                mean = np.asarray(matrix.mean(axis=0)).ravel()
+                mean_sq = np.asarray(matrix.multiply(matrix).mean(axis=0)).ravel()
+                std = np.sqrt(np.maximum(mean_sq - mean**2, 0)).astype(np.float32)
+                return self._corruption(loss, {"scale": torch.from_numpy(std).to(X_train.device)})
+            return self._corruption(loss, {"scale": X_train.std(dim=0, correction=0)})
+        if self.noise_type == "salt_and_pepper":
+            if sparse:
+                bounds = [X_train.matrix.min(axis=0), X_train.matrix.max(axis=0)]
+                low, high = (
+                    torch.from_numpy(b.toarray().ravel().astype(np.float32)).to(X_train.device)
+                    for b in bounds
+                )
+            else:
+                low, high = X_train.aminmax(dim=0)
+            return self._corruption(loss, {"low": low, "high": high})
+        return self._corruption(loss, {})
+
+    def _corruption(self, loss, tensors):
+        """``noise_type``'s corruption from its data-derived ``tensors`` (None: no noise)."""
         if self.noise_factor == 0:
             return None
-        if loss == "bce":
-            return GaussianNoise(self.noise_factor, clip=True)
-        # Unbounded data: noise in each feature's own units.
-        if isinstance(X_train, SparseRows):
-            matrix = X_train.matrix
-            mean = np.asarray(matrix.mean(axis=0)).ravel()
-            mean_sq = np.asarray(matrix.multiply(matrix).mean(axis=0)).ravel()
-            std = np.sqrt(np.maximum(mean_sq - mean**2, 0)).astype(np.float32)
-            scale = torch.from_numpy(std).to(X_train.device)
-        else:
-            scale = X_train.std(dim=0, correction=0)
-        return GaussianNoise(self.noise_factor, scale=scale)
+        if self.noise_type == "gaussian":
+            return NOISE_TYPES["gaussian"](
+                self.noise_factor, scale=tensors.get("scale"), clip=loss == "bce"
+            )
+        return NOISE_TYPES[self.noise_type](self.noise_factor, **tensors)
 
     # ----------------------------------------------------------- evaluation
     def _evaluate(self, X, step, n_outputs):

@@ -44,10 +44,17 @@ class ConvDenoisingAutoencoder(BaseAutoencoder):
     linear_code : bool, default=False
         Leave the code layer linear (no activation, no dropout after it).
     noise_factor : float >= 0, default=0.5
-        Standard deviation of the Gaussian corruption. With ``loss_ == "bce"``
-        the noisy input is ``clip(x + noise_factor * N(0, 1), 0, 1)``; with
-        ``"mse"`` the noise is scaled by each feature's standard deviation and
-        not clipped. 0 trains a plain autoencoder.
+        Strength of the corruption; 0 trains a plain autoencoder. For
+        ``noise_type="gaussian"`` the standard deviation of the noise: with
+        ``loss_ == "bce"`` the noisy input is ``clip(x + noise_factor * N(0, 1),
+        0, 1)``; with ``"mse"`` the noise is scaled by each feature's standard
+        deviation and not clipped. For ``"masking"`` and ``"salt_and_pepper"``
+        the probability, below 1, that each value is corrupted.
+    noise_type : {"gaussian", "masking", "salt_and_pepper"}, default="gaussian"
+        The corruption: additive Gaussian noise (the seed's); masking sets
+        values to 0; salt and pepper sets them to their low or high bound (0 or
+        1 for data in [0, 1], else each feature's training minimum or maximum),
+        each half of the time.
     loss : {"auto", "bce", "mse"}, default="auto"
         ``"bce"``: sigmoid cross-entropy on the logits (X must be in [0, 1]);
         ``"mse"``: squared error on a linear output; ``"auto"``: bce when X
@@ -182,6 +189,7 @@ class ConvDenoisingAutoencoder(BaseAutoencoder):
         dropout=0.0,
         linear_code=False,
         noise_factor=0.5,
+        noise_type="gaussian",
         loss="auto",
         weight_decay=1e-5,
         learning_rate=1e-3,
@@ -205,6 +213,7 @@ class ConvDenoisingAutoencoder(BaseAutoencoder):
     ):
         super().__init__(
             noise_factor=noise_factor,
+            noise_type=noise_type,
             loss=loss,
             weight_decay=weight_decay,
             learning_rate=learning_rate,

@@ -2,13 +2,30 @@
 
 They run inside the training step, on the batch's device, drawing from the
 fit's own ``torch.Generator``; the clean batch is left untouched because the
-loss compares the reconstruction with it.
+loss compares the reconstruction with it. Each keeps what it learned from the
+training data (a scale, bounds) in ``tensors``, which a saved model stores.
 """
 
 import torch
 
 
-class GaussianNoise:
+class _Corruption:
+    """What the corruption kinds share: their data-derived tensors."""
+
+    def __init__(self, noise_factor, **tensors):
+        self.noise_factor = float(noise_factor)
+        self.tensors = {k: v for k, v in tensors.items() if v is not None}
+
+    def to(self, device):
+        """Move the data-derived tensors to ``device`` (returns self)."""
+        self.tensors = {k: v.to(device) for k, v in self.tensors.items()}
+        return self
+
+    def __repr__(self):
+        return f"{type(self).__name__}(noise_factor={self.noise_factor})"
+
+
+class GaussianNoise(_Corruption):
     """Additive Gaussian noise, the seed's corruption.
 
     ``x + noise_factor * scale * N(0, 1)``, clipped to ``[0, 1]`` when ``clip``
@@ -27,9 +44,12 @@ class GaussianNoise:
     """
 
     def __init__(self, noise_factor, scale=None, clip=False):
-        self.noise_factor = float(noise_factor)
-        self.scale = scale
+        super().__init__(noise_factor, scale=scale)
         self.clip = clip
+
+    @property
+    def scale(self):
+        return self.tensors.get("scale")
 
     def __call__(self, batch, generator):
         noise = torch.randn(
@@ -42,11 +62,59 @@ class GaussianNoise:
             noisy.clamp_(0.0, 1.0)
         return noisy
 
-    def to(self, device):
-        """Move ``scale`` to ``device`` (returns self)."""
-        if self.scale is not None:
-            self.scale = self.scale.to(device)
-        return self
-
     def __repr__(self):
         return f"GaussianNoise(noise_factor={self.noise_factor}, clip={self.clip})"
+
+
+class MaskingNoise(_Corruption):
+    """Each value set to 0 with probability ``noise_factor``, the rest kept.
+
+    The masking noise of Vincent et al. (2008, 2010): the network must fill
+    in the missing values from the others.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skdae._noise import MaskingNoise
+    >>> noisy = MaskingNoise(0.5)(torch.ones(1000), torch.Generator().manual_seed(0))
+    >>> 0.45 < float((noisy == 0).float().mean()) < 0.55
+    True
+    """
+
+    def __call__(self, batch, generator):
+        keep = torch.empty_like(batch).bernoulli_(1.0 - self.noise_factor, generator=generator)
+        return keep.mul_(batch)
+
+
+class SaltAndPepperNoise(_Corruption):
+    """Each value set, with probability ``noise_factor``, to its low or high bound.
+
+    Half of the corrupted values go to ``low`` and half to ``high``: 0 and 1
+    for data in [0, 1], else each feature's minimum and maximum in the
+    training data (per-feature tensors).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skdae._noise import SaltAndPepperNoise
+    >>> noisy = SaltAndPepperNoise(0.2)(torch.full((1000,), 0.5), torch.Generator().manual_seed(0))
+    >>> sorted(set(noisy.tolist()))
+    [0.0, 0.5, 1.0]
+    """
+
+    def __init__(self, noise_factor, low=None, high=None):
+        super().__init__(noise_factor, low=low, high=high)
+
+    def __call__(self, batch, generator):
+        draw = torch.rand(batch.shape, generator=generator, device=batch.device, dtype=batch.dtype)
+        low = self.tensors.get("low", torch.zeros((), device=batch.device, dtype=batch.dtype))
+        high = self.tensors.get("high", torch.ones((), device=batch.device, dtype=batch.dtype))
+        half = self.noise_factor / 2
+        return torch.where(draw < half, low, torch.where(draw < self.noise_factor, high, batch))
+
+
+NOISE_TYPES = {
+    "gaussian": GaussianNoise,
+    "masking": MaskingNoise,
+    "salt_and_pepper": SaltAndPepperNoise,
+}

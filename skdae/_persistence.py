@@ -41,7 +41,9 @@ _FITTED_KEYS = {
     "n_iter_",
     "n_features_out",
 }
-_NOISE_SCALE = "__skdae__.noise_scale"
+# The corruption's data-derived tensors are stored beside the weights under this
+# prefix; format 1 files knew only the Gaussian scale, under the same name.
+_NOISE_PREFIX = "__skdae__.noise_"
 
 
 @contextmanager
@@ -135,8 +137,9 @@ def save(estimator, path):
         k: v.detach().cpu().contiguous() for k, v in estimator.net_.module_.state_dict().items()
     }
     corruption = estimator.net_.corruption
-    if corruption is not None and corruption.scale is not None:
-        tensors[_NOISE_SCALE] = corruption.scale.detach().cpu().contiguous()
+    if corruption is not None:
+        for key, value in corruption.tensors.items():
+            tensors[_NOISE_PREFIX + key] = value.detach().cpu().contiguous()
     weights = save_tensors(tensors)
     document = {
         "format": "skdae-model",
@@ -242,7 +245,11 @@ def load(path, device=None):
             trained_on if not trained_on.startswith("cuda") or torch.cuda.is_available() else "cpu"
         )
     device = resolve_device(device)
-    scale = tensors.pop(_NOISE_SCALE, None)
+    noise_tensors = {
+        key[len(_NOISE_PREFIX) :]: tensors.pop(key).to(device)
+        for key in list(tensors)
+        if key.startswith(_NOISE_PREFIX)
+    }
     module = estimator._build_module(fitted["n_features_in_"], device="meta")
     module.to_empty(device=device)
     try:
@@ -250,12 +257,8 @@ def load(path, device=None):
     except RuntimeError as exc:
         raise ModelFileError(f"{weights_file} does not fit the described network: {exc}") from None
 
-    from ._noise import GaussianNoise
-
     loss = fitted["loss_"]
-    corruption = None
-    if estimator.noise_factor > 0:
-        corruption = GaussianNoise(estimator.noise_factor, scale=scale, clip=loss == "bce")
+    corruption = estimator._corruption(loss, noise_tensors)
     estimator.n_features_in_ = fitted["n_features_in_"]
     net = estimator._make_net(module, loss, device, corruption=corruption)
     net.initialize()

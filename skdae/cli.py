@@ -6,6 +6,7 @@ other commands load such a model.
 """
 
 import argparse
+import copy
 import json
 import sys
 import time
@@ -105,7 +106,14 @@ ARCHITECTURE_OPTIONS = {
 ESTIMATOR_OPTIONS = {
     "--activation": ("activation", dict(help="relu, tanh, sigmoid, elu, gelu, ...")),
     "--dropout": ("dropout", dict(type=float, help="dropout probability after each hidden layer")),
-    "--noise-factor": ("noise_factor", dict(type=float, help="std of the Gaussian corruption")),
+    "--noise-factor": (
+        "noise_factor",
+        dict(type=float, help="gaussian: std of the noise; masking, salt_and_pepper: probability"),
+    ),
+    "--noise-type": (
+        "noise_type",
+        dict(choices=["gaussian", "masking", "salt_and_pepper"], help="the corruption"),
+    ),
     "--loss": ("loss", dict(choices=["auto", "bce", "mse"], help="reconstruction loss")),
     "--weight-decay": ("weight_decay", dict(type=float, help="L2 penalty on the weights")),
     "--learning-rate": ("learning_rate", dict(type=float, help="Adam's initial learning rate")),
@@ -160,15 +168,15 @@ def _estimator_from(args, image_shape=None):
     return ConvDenoisingAutoencoder(**params)
 
 
-def _noisy_copy(estimator, X, noise_factor, seed=0):
-    """X corrupted once, as the model was trained to undo (fixed seed)."""
+def _noisy_copy(estimator, X, seed=0):
+    """X corrupted once by the model's own corruption, with a fixed seed."""
     import torch
 
-    from ._noise import GaussianNoise
-
-    clip = getattr(estimator, "loss_", "bce") == "bce"
-    corrupt = GaussianNoise(noise_factor, clip=clip)
-    return corrupt(
+    corruption = estimator.net_.corruption
+    if corruption is None:
+        return np.asarray(X, dtype=np.float32)
+    corruption = copy.copy(corruption).to("cpu")
+    return corruption(
         torch.as_tensor(X, dtype=torch.float32), torch.Generator().manual_seed(seed)
     ).numpy()
 
@@ -263,7 +271,7 @@ def _metrics(dae, X_test, y_test, X_train=None, y_train=None):
         "test_rmse": _rmse(dae.reconstruct(X_test), X_test),
     }
     if dae.noise_factor > 0:
-        noisy = _noisy_copy(dae, X_test, dae.noise_factor)
+        noisy = _noisy_copy(dae, X_test)
         metrics["test_noisy_input_rmse"] = _rmse(noisy, X_test)
         metrics["test_denoising_rmse"] = _rmse(dae.reconstruct(noisy), X_test)
     if y_train is not None and y_test is not None and X_train is not None:
@@ -314,7 +322,7 @@ def _reconstruct(args):
     if image_shape is None:
         raise SystemExit("skdae: reconstruct draws images; this data set has no image shape")
     clean = X_test[: args.n]
-    noisy = _noisy_copy(dae, clean, dae.noise_factor)
+    noisy = _noisy_copy(dae, clean)
     plot_reconstructions(
         [clean, noisy, dae.reconstruct(noisy)],
         image_shape,
@@ -373,7 +381,7 @@ def _demo(args):
     train_seconds = time.perf_counter() - start
 
     rmse = _rmse(dae.reconstruct(X_test), X_test)
-    X_noisy = _noisy_copy(dae, X_test, args.noise_factor, seed=args.random_state)
+    X_noisy = _noisy_copy(dae, X_test, seed=args.random_state)
     denoised = dae.reconstruct(X_noisy)
     acc_codes = _probe_accuracy(dae.transform(X_train), y_train, dae.transform(X_test), y_test)
     acc_raw = _probe_accuracy(X_train, y_train, X_test, y_test)
