@@ -19,7 +19,8 @@ import time
 
 import numpy as np
 
-# name -> (label, DenoisingAutoencoder parameters); None for the baselines
+# name -> (label, parameters of a DenoisingAutoencoder, or of another skdae
+# estimator named by "estimator")
 DAE_CONFIGS = {
     "plain": ("128-64-32, noise 0", dict(hidden_units=(128, 64, 32), noise_factor=0.0)),
     "seed": ("128-64-32, noise 0.5 (the seed)", dict(hidden_units=(128, 64, 32), noise_factor=0.5)),
@@ -89,13 +90,14 @@ def run_row(name, data, epochs, device):
         accuracy = probe(model.transform(X_train), y_train, model.transform(X_test), y_test)
         return "BernoulliRBM(32)", accuracy, None, None, seconds
 
-    from skdae import DenoisingAutoencoder
+    import skdae
 
     label, params = DAE_CONFIGS[name]
     params = {"max_epochs": epochs, "batch_size": 256, **params}
     if epochs < 30:  # --epochs / --quick shorten every configuration
         params["max_epochs"] = epochs
-    model = DenoisingAutoencoder(random_state=0, device=device, **params).fit(X_train)
+    estimator = getattr(skdae, params.pop("estimator", "DenoisingAutoencoder"))
+    model = estimator(random_state=0, device=device, **params).fit(X_train)
     seconds = time.perf_counter() - start
     accuracy = probe(model.transform(X_train), y_train, model.transform(X_test), y_test)
     clean = rmse(model.reconstruct(X_test), X_test)
