@@ -219,6 +219,16 @@ class BaseAutoencoder(
                 f"noise_type={self.noise_type!r} corrupts each value with probability "
                 f"noise_factor, which must be below 1; got {self.noise_factor}."
             )
+        if getattr(self, "batch_norm", False):
+            n_train = X.shape[0]
+            if self.early_stopping:
+                n_train -= max(1, round(n_train * self.validation_fraction))
+            if self.batch_size < 2 or n_train < 2:
+                raise ValueError(
+                    "batch_norm=True normalises over the rows of a batch, which needs "
+                    f"batch_size >= 2 and at least 2 training samples; got batch_size="
+                    f"{self.batch_size} and n_samples={n_train} to train on."
+                )
         if self.early_stopping and X.shape[0] < 2:
             raise ValueError(
                 f"early_stopping=True holds out validation rows, which needs at least 2 "
@@ -390,6 +400,8 @@ class BaseAutoencoder(
             max_epochs=self.max_epochs,
             batch_size=self.batch_size,
             callbacks=self._callbacks(),
+            # Batch norm cannot train on a batch of one row.
+            iterator_train__min_batch_size=2 if getattr(self, "batch_norm", False) else 1,
             device=device,
             verbose=self.verbose,
             compile=self.compile,

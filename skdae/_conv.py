@@ -43,6 +43,10 @@ class ConvDenoisingAutoencoder(BaseAutoencoder):
         Probability of dropping a unit after each hidden layer, in training.
     linear_code : bool, default=False
         Leave the code layer linear (no activation, no dropout after it).
+    batch_norm : bool, default=False
+        Batch normalisation between each hidden layer and its activation
+        (those layers then have no bias). Training batches of one row cannot
+        be normalised: a last batch of one row joins the one before it.
     noise_factor : float >= 0, default=0.5
         Strength of the corruption; 0 trains a plain autoencoder. For
         ``noise_type="gaussian"`` the standard deviation of the noise: with
@@ -176,6 +180,7 @@ class ConvDenoisingAutoencoder(BaseAutoencoder):
         "activation": [StrOptions(set(ACTIVATIONS))],
         "dropout": [Interval(Real, 0, 1, closed="left")],
         "linear_code": ["boolean"],
+        "batch_norm": ["boolean"],
     }
 
     def __init__(
@@ -188,6 +193,7 @@ class ConvDenoisingAutoencoder(BaseAutoencoder):
         activation="relu",
         dropout=0.0,
         linear_code=False,
+        batch_norm=False,
         noise_factor=0.5,
         noise_type="gaussian",
         loss="auto",
@@ -242,6 +248,7 @@ class ConvDenoisingAutoencoder(BaseAutoencoder):
         self.activation = activation
         self.dropout = dropout
         self.linear_code = linear_code
+        self.batch_norm = batch_norm
 
     def _image_shape(self, n_features):
         """``(channels, height, width)`` of a row of ``n_features`` values."""
@@ -303,5 +310,6 @@ class ConvDenoisingAutoencoder(BaseAutoencoder):
             activation=self.activation,
             dropout=self.dropout,
             linear_code=self.linear_code,
+            batch_norm=self.batch_norm,
             device=device,
         )

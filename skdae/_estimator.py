@@ -37,6 +37,10 @@ class DenoisingAutoencoder(BaseAutoencoder):
     linear_code : bool, default=False
         Leave the code layer linear (no activation, no dropout after it). The
         seed applies the activation to the code too (False).
+    batch_norm : bool, default=False
+        Batch normalisation between each hidden layer and its activation
+        (those layers then have no bias). Training batches of one row cannot
+        be normalised: a last batch of one row joins the one before it.
     noise_factor : float >= 0, default=0.5
         Strength of the corruption; 0 trains a plain autoencoder. For
         ``noise_type="gaussian"`` the standard deviation of the noise: with
@@ -166,6 +170,7 @@ class DenoisingAutoencoder(BaseAutoencoder):
         "activation": [StrOptions(set(ACTIVATIONS))],
         "dropout": [Interval(Real, 0, 1, closed="left")],
         "linear_code": ["boolean"],
+        "batch_norm": ["boolean"],
     }
 
     def __init__(
@@ -175,6 +180,7 @@ class DenoisingAutoencoder(BaseAutoencoder):
         activation="relu",
         dropout=0.0,
         linear_code=False,
+        batch_norm=False,
         noise_factor=0.5,
         noise_type="gaussian",
         loss="auto",
@@ -226,6 +232,7 @@ class DenoisingAutoencoder(BaseAutoencoder):
         self.activation = activation
         self.dropout = dropout
         self.linear_code = linear_code
+        self.batch_norm = batch_norm
 
     def _hidden_units(self):
         units = np.atleast_1d(np.asarray(self.hidden_units))
@@ -252,5 +259,6 @@ class DenoisingAutoencoder(BaseAutoencoder):
             activation=self.activation,
             dropout=self.dropout,
             linear_code=self.linear_code,
+            batch_norm=self.batch_norm,
             device=device,
         )

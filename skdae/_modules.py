@@ -45,6 +45,14 @@ class Dropout(nn.Dropout):
         return x * keep.div_(1.0 - self.p)
 
 
+def _hidden(layer, activation, dropout, norm=None):
+    """A hidden layer: ``layer [-> norm] -> activation [-> dropout]``."""
+    layers = [layer, *([norm] if norm is not None else []), ACTIVATIONS[activation]()]
+    if dropout > 0:
+        layers.append(Dropout(dropout))
+    return layers
+
+
 class AutoencoderModule(nn.Module):
     """Base of skdae's modules: ``encode``/``decode``/``forward`` and seeding."""
 
@@ -62,6 +70,8 @@ class AutoencoderModule(nn.Module):
         for layer in self.modules():
             if isinstance(layer, (nn.Linear, nn.Conv2d, nn.ConvTranspose2d)):
                 self._init_layer(layer, generator)
+            elif isinstance(layer, nn.modules.batchnorm._BatchNorm):
+                layer.reset_parameters()  # scale 1, shift 0, fresh running statistics
         return self.set_generator(generator)
 
     def set_generator(self, generator):
@@ -102,6 +112,9 @@ class MLPAutoencoder(AutoencoderModule):
     linear_code : bool, default=False
         No activation (and no dropout) after the code layer: the code is a
         linear function of the last hidden layer, so no code unit can die.
+    batch_norm : bool, default=False
+        Batch normalisation between each hidden layer and its activation
+        (those layers then need no bias).
     device : torch device, default=None
         Where to allocate the parameters; ``"meta"`` allocates nothing (and
         draws no random numbers) until ``to_empty`` and ``reset_parameters``.
@@ -124,27 +137,29 @@ class MLPAutoencoder(AutoencoderModule):
         activation="relu",
         dropout=0.0,
         linear_code=False,
+        batch_norm=False,
         device=None,
     ):
         super().__init__()
         self.activation = activation
         widths = [int(n_features), *map(int, hidden_units)]
-        self.encoder = self._stack(widths, activation, dropout, device, linear_last=linear_code)
-        self.decoder = self._stack(widths[::-1], activation, dropout, device, linear_last=True)
+        hidden = dict(activation=activation, dropout=dropout, batch_norm=batch_norm, device=device)
+        self.encoder = self._stack(widths, linear_last=linear_code, **hidden)
+        self.decoder = self._stack(widths[::-1], linear_last=True, **hidden)
         if device is None or torch.device(device).type != "meta":
             self.reset_parameters()
 
     @staticmethod
-    def _stack(widths, activation, dropout, device, linear_last):
+    def _stack(widths, activation, dropout, batch_norm, device, linear_last):
         layers = []
         n_layers = len(widths) - 1
         for i, (n_in, n_out) in enumerate(itertools.pairwise(widths)):
-            layers.append(nn.Linear(n_in, n_out, device=device))
             if linear_last and i == n_layers - 1:
+                layers.append(nn.Linear(n_in, n_out, device=device))
                 break
-            layers.append(ACTIVATIONS[activation]())
-            if dropout > 0:
-                layers.append(Dropout(dropout))
+            norm = nn.BatchNorm1d(n_out, device=device) if batch_norm else None
+            linear = nn.Linear(n_in, n_out, bias=not batch_norm, device=device)
+            layers += _hidden(linear, activation, dropout, norm)
         return nn.Sequential(*layers)
 
     @property
@@ -189,6 +204,8 @@ class ConvAutoencoder(AutoencoderModule):
         Probability of zeroing a unit after each hidden layer.
     linear_code : bool, default=False
         No activation (and no dropout) after the code layer.
+    batch_norm : bool, default=False
+        Batch normalisation between each hidden layer and its activation.
     device : torch device, default=None
         As for ``MLPAutoencoder``; ``"meta"`` allocates nothing.
 
@@ -212,6 +229,7 @@ class ConvAutoencoder(AutoencoderModule):
         activation="relu",
         dropout=0.0,
         linear_code=False,
+        batch_norm=False,
         device=None,
     ):
         super().__init__()
@@ -228,31 +246,38 @@ class ConvAutoencoder(AutoencoderModule):
         n_map = math.prod(map_shape)
         conv = dict(kernel_size=kernel_size, stride=2, padding=kernel_size // 2, device=device)
 
-        def hidden(layers, last=False):
-            if last and linear_code:
-                return layers
-            layers.append(ACTIVATIONS[activation]())
-            if dropout > 0:
-                layers.append(Dropout(dropout))
-            return layers
+        bias = not batch_norm
+
+        def hidden(layer, norm, size):
+            return _hidden(
+                layer, activation, dropout, norm(size, device=device) if batch_norm else None
+            )
 
         encoder = [nn.Unflatten(1, self.image_shape)]
         for n_in, n_out in itertools.pairwise(widths):
-            encoder += hidden([nn.Conv2d(n_in, n_out, **conv)])
-        encoder += [nn.Flatten(), *hidden([nn.Linear(n_map, code_size, device=device)], last=True)]
+            encoder += hidden(nn.Conv2d(n_in, n_out, bias=bias, **conv), nn.BatchNorm2d, n_out)
+        encoder.append(nn.Flatten())
+        if linear_code:
+            encoder.append(nn.Linear(n_map, code_size, device=device))
+        else:
+            code = nn.Linear(n_map, code_size, bias=bias, device=device)
+            encoder += hidden(code, nn.BatchNorm1d, code_size)
         self.encoder = nn.Sequential(*encoder)
 
-        decoder = [
-            *hidden([nn.Linear(code_size, n_map, device=device)]),
-            nn.Unflatten(1, map_shape),
-        ]
+        decoder = hidden(
+            nn.Linear(code_size, n_map, bias=bias, device=device), nn.BatchNorm1d, n_map
+        )
+        decoder.append(nn.Unflatten(1, map_shape))
         up = list(zip(widths[:0:-1], widths[-2::-1], sizes[-2::-1], strict=True))
         for i, (n_in, n_out, target) in enumerate(up):
             # A stride-2 transposed convolution gives 2 * size - 1; one more
             # row/column where the encoder's input was even.
             extra = tuple(int(t % 2 == 0) for t in target)
-            layer = nn.ConvTranspose2d(n_in, n_out, output_padding=extra, **conv)
-            decoder += [layer] if i == len(up) - 1 else hidden([layer])
+            if i == len(up) - 1:  # the output layer: linear, with a bias
+                decoder.append(nn.ConvTranspose2d(n_in, n_out, output_padding=extra, **conv))
+            else:
+                layer = nn.ConvTranspose2d(n_in, n_out, output_padding=extra, bias=bias, **conv)
+                decoder += hidden(layer, nn.BatchNorm2d, n_out)
         decoder.append(nn.Flatten())
         self.decoder = nn.Sequential(*decoder)
         self._code_size = int(code_size)

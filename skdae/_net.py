@@ -82,26 +82,36 @@ class TensorBatches:
     shuffle : bool, default=False
     generator : torch.Generator, default=None
         On ``data``'s device; draws the permutations.
+    min_batch_size : int, default=1
+        A last batch smaller than this joins the one before it (batch norm
+        cannot normalise a batch of one row).
     """
 
-    def __init__(self, data, batch_size, shuffle=False, generator=None):
+    def __init__(self, data, batch_size, shuffle=False, generator=None, min_batch_size=1):
         self.data = data
         self.batch_size = batch_size
         self.shuffle = shuffle
         self.generator = generator
+        self.min_batch_size = min_batch_size
+
+    def _bounds(self):
+        n_samples = len(self.data)
+        starts = list(range(0, n_samples, self.batch_size))
+        if len(starts) > 1 and n_samples - starts[-1] < self.min_batch_size:
+            starts.pop()
+        return list(zip(starts, [*starts[1:], n_samples], strict=True))
 
     def __len__(self):
-        return -(-len(self.data) // self.batch_size)
+        return len(self._bounds())
 
     def __iter__(self):
-        n_samples = len(self.data)
         if not self.shuffle:
-            for start in range(0, n_samples, self.batch_size):
-                yield self.data[start : start + self.batch_size]
+            for start, stop in self._bounds():
+                yield self.data[start:stop]
             return
-        order = torch.randperm(n_samples, generator=self.generator, device=self.data.device)
-        for start in range(0, n_samples, self.batch_size):
-            yield self.data[order[start : start + self.batch_size]]
+        order = torch.randperm(len(self.data), generator=self.generator, device=self.data.device)
+        for start, stop in self._bounds():
+            yield self.data[order[start:stop]]
 
 
 class DenoisingNet(NeuralNet):

@@ -135,7 +135,31 @@ ESTIMATOR_OPTIONS = {
         "compile",
         dict(action="store_true", default=None, help="train via torch.compile"),
     ),
+    "--linear-code": (
+        "linear_code",
+        dict(action="store_true", default=None, help="no activation after the code layer"),
+    ),
+    "--batch-norm": (
+        "batch_norm",
+        dict(action="store_true", default=None, help="batch normalisation in hidden layers"),
+    ),
+    "--tol": ("tol", dict(type=float, help="validation-loss improvement that counts")),
+    "--no-monitor": (
+        "monitor",
+        dict(
+            action="store_false",
+            default=None,
+            help="record no gradient norm or activation statistics",
+        ),
+    ),
+    "--checkpoint-dir": (
+        "checkpoint_dir",
+        dict(help="write a checkpoint after every epoch; a rerun resumes from it"),
+    ),
 }
+# Set by train itself (verbose from -v, callbacks and tensorboard_dir from
+# --images and --no-tensorboard) or meaningless for a fresh estimator.
+NOT_OPTIONS = {"verbose", "callbacks", "tensorboard_dir", "warm_start"}
 
 
 def _given(args, options):

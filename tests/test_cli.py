@@ -184,6 +184,21 @@ def test_train_help_explains_every_estimator_option(capsys):
         assert option in out
 
 
+def test_every_estimator_parameter_is_a_train_option(capsys):
+    from skdae import ConvDenoisingAutoencoder, DenoisingAutoencoder
+    from skdae.cli import ARCHITECTURE_OPTIONS, ESTIMATOR_OPTIONS, NOT_OPTIONS
+
+    options = {param: option for option, (param, _) in ESTIMATOR_OPTIONS.items()}
+    for architecture_options in ARCHITECTURE_OPTIONS.values():
+        options.update({param: option for option, (param, _) in architecture_options.items()})
+    params = set(DenoisingAutoencoder().get_params()) | set(ConvDenoisingAutoencoder().get_params())
+    assert params - NOT_OPTIONS == set(options)
+    with pytest.raises(SystemExit):
+        main(["train", "--help"])
+    out = capsys.readouterr().out
+    assert all(option in out for option in options.values())
+
+
 def test_train_convolutional_uses_the_data_sets_image_shape(tmp_path, capsys):
     out = tmp_path / "conv"
     argv = ["train", "--dataset", "digits", "--architecture", "convolutional"]

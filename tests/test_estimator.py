@@ -9,6 +9,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import Pipeline
 
+import skdae
 from skdae import DenoisingAutoencoder
 from skdae._net import DenoisingNet
 
@@ -337,3 +338,20 @@ def test_set_output_pandas_names_the_code_columns(unit_X, tiny):
         "denoisingautoencoder2",
     ]
     assert list(dae.feature_names_in_) == list(frame.columns)
+
+
+def test_batch_norm_fits_when_the_last_batch_has_one_row(tmp_path):
+    X = np.random.default_rng(0).uniform(size=(33, 6))  # batches of 16, 16 and 1
+    dae = DenoisingAutoencoder(hidden_units=(4, 2), batch_norm=True, batch_size=16,
+                               max_epochs=2, random_state=0).fit(X)  # fmt: skip
+    assert dae.history_[-1, "train_batch_count"] == 2
+    # Evaluation uses the running statistics: a row's code ignores its batch.
+    assert np.allclose(dae.transform(X[:1]), dae.transform(X)[:1], atol=1e-6)
+    loaded = skdae.load(dae.save(tmp_path / "model"))
+    assert np.array_equal(loaded.transform(X), dae.transform(X))
+
+
+def test_batch_norm_with_batches_of_one_row_is_refused(unit_X):
+    dae = DenoisingAutoencoder(hidden_units=(4,), batch_norm=True, batch_size=1)
+    with pytest.raises(ValueError, match="batch_size >= 2"):
+        dae.fit(unit_X)

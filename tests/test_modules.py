@@ -3,7 +3,13 @@ import math
 import pytest
 import torch
 
-from skdae._modules import ACTIVATIONS, Dropout, MLPAutoencoder, count_parameters
+from skdae._modules import (
+    ACTIVATIONS,
+    ConvAutoencoder,
+    Dropout,
+    MLPAutoencoder,
+    count_parameters,
+)
 
 
 def test_encoder_mirrors_into_decoder_with_a_linear_last_layer():
@@ -60,3 +66,30 @@ def test_linear_code_leaves_the_code_layer_without_activation():
     z = module.encode(x)
     assert torch.equal(z, module.encoder[-1](module.encoder[:-1](x)))
     assert (z < 0).any()  # a ReLU code could not go negative
+
+
+def test_batch_norm_sits_between_each_hidden_layer_and_its_activation():
+    module = MLPAutoencoder(10, (6, 3), batch_norm=True, linear_code=True)
+    kinds = [type(layer).__name__ for layer in [*module.encoder, *module.decoder]]
+    assert kinds == [
+        "Linear", "BatchNorm1d", "ReLU", "Linear",  # linear code: no norm, no activation
+        "Linear", "BatchNorm1d", "ReLU", "Linear",
+    ]  # fmt: skip
+    # A bias before a batch norm would be cancelled by it.
+    assert module.encoder[0].bias is None and module.decoder[-1].bias is not None
+
+
+def test_batch_norm_is_initialised_after_a_meta_build():
+    module = MLPAutoencoder(10, (6,), batch_norm=True, device="meta").to_empty(device="cpu")
+    module.encoder[1].running_var.fill_(float("nan"))  # what uninitialised memory may hold
+    module.reset_parameters(torch.Generator().manual_seed(0))
+    norm = module.encoder[1]
+    assert torch.equal(norm.weight, torch.ones(6)) and torch.equal(norm.bias, torch.zeros(6))
+    assert torch.equal(norm.running_mean, torch.zeros(6))
+    assert torch.equal(norm.running_var, torch.ones(6))
+
+
+def test_convolutional_batch_norm_keeps_the_shapes():
+    module = ConvAutoencoder((1, 9, 7), channels=(4, 8), code_size=3, batch_norm=True)
+    assert sum(isinstance(m, torch.nn.BatchNorm2d) for m in module.modules()) == 3
+    assert module.train()(torch.rand(5, 63)).shape == (5, 63)

@@ -18,3 +18,13 @@ def test_unshuffled_batches_are_slices_in_order():
     sizes = [len(b) for b in TensorBatches(data, batch_size=2)]
     assert sizes == [2, 2, 1]
     assert torch.equal(torch.cat(list(TensorBatches(data, batch_size=2))), data)
+
+
+def test_a_last_batch_below_the_minimum_joins_the_one_before():
+    data = torch.arange(9.0)
+    batches = TensorBatches(data, batch_size=4, min_batch_size=2)
+    assert [len(b) for b in batches] == [4, 5] and len(batches) == 2
+    assert torch.equal(torch.cat(list(batches)), data)
+    shuffled = TensorBatches(data, 4, shuffle=True, generator=torch.Generator(), min_batch_size=2)
+    assert sorted(torch.cat(list(shuffled)).tolist()) == data.tolist()
+    assert [len(b) for b in TensorBatches(torch.arange(1.0), 4, min_batch_size=2)] == [1]

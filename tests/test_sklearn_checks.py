@@ -12,6 +12,8 @@ def _small_estimators():
     yield DenoisingAutoencoder(
         hidden_units=(5, 3), dropout=0.2, activation="tanh", max_epochs=2, batch_size=16
     )
+    # Batch norm: eval mode must not depend on the batch either; one-sample fits refused.
+    yield DenoisingAutoencoder(hidden_units=(4, 2), batch_norm=True, max_epochs=2, batch_size=16)
     # The checks' X have any number of features: without image_shape they are
     # viewed as square images or as 1-D signals, and both must conform.
     yield ConvDenoisingAutoencoder(channels=(3, 4), code_size=2, max_epochs=2, batch_size=16)
