@@ -19,9 +19,10 @@ def _run(script, *args):
 
 
 def test_quality_benchmark_quick_mode_prints_every_row():
-    out = _run("bench_quality.py", "--quick")
+    out = _run("bench_quality.py", "--quick", "--rows", "all")
     for label in ["raw pixels", "PCA(32)", "BernoulliRBM(32)", "the seed", "recommended"]:
         assert label in out
+    assert "convolutional" in out and "batch_norm" in out
 
 
 def test_speed_benchmark_quick_mode_runs_every_contender():
