@@ -20,6 +20,10 @@ import time
 
 import numpy as np
 
+# The wider and deeper models of the search for a better 32-d code (60 epochs each).
+GELU = dict(hidden_units=(1024, 512, 32), activation="gelu", noise_factor=0.5, max_epochs=60)
+DEEP = dict(GELU, hidden_units=(1024, 512, 256, 32))
+
 # name -> (label, parameters of a DenoisingAutoencoder, or of another skdae
 # estimator named by "estimator")
 DAE_CONFIGS = {
@@ -30,41 +34,20 @@ DAE_CONFIGS = {
         "512-256-32, noise 0.3, linear_code=True",
         dict(hidden_units=(512, 256, 32), noise_factor=0.3, linear_code=True),
     ),
-    "gelu_wide": (
-        "1024-512-32 gelu, noise 0.3, 60 epochs",
-        dict(hidden_units=(1024, 512, 32), activation="gelu", noise_factor=0.3, max_epochs=60),
+    "gelu_noise03": ("1024-512-32 gelu, noise 0.3, 60 epochs", dict(GELU, noise_factor=0.3)),
+    "gelu": ("1024-512-32 gelu, noise 0.5, 60 epochs", GELU),
+    "gelu_noise07": ("1024-512-32 gelu, noise 0.7, 60 epochs", dict(GELU, noise_factor=0.7)),
+    "masking": ("1024-512-32 gelu, masking noise 0.5, 60 epochs", dict(GELU, noise_type="masking")),
+    "long": ("1024-512-32 gelu, noise 0.5, 120 epochs", dict(GELU, max_epochs=120)),
+    "deep_bn": ("1024-512-256-32 gelu, noise 0.5, batch_norm", dict(DEEP, batch_norm=True)),
+    "deep_linear": ("1024-512-256-32 gelu, noise 0.5, linear_code", dict(DEEP, linear_code=True)),
+    "deep_decay": (
+        "1024-512-256-32 gelu, noise 0.5, weight_decay 1e-4",
+        dict(DEEP, weight_decay=1e-4),
     ),
-    "gelu_noise07": (
-        "1024-512-32 gelu, noise 0.7, 60 epochs",
-        dict(hidden_units=(1024, 512, 32), activation="gelu", noise_factor=0.7, max_epochs=60),
-    ),
-    "masking": (
-        "1024-512-32 gelu, masking noise 0.5, 60 epochs",
-        dict(
-            hidden_units=(1024, 512, 32),
-            activation="gelu",
-            noise_type="masking",
-            noise_factor=0.5,
-            max_epochs=60,
-        ),
-    ),
-    "long": (
-        "1024-512-32 gelu, noise 0.5, 120 epochs",
-        dict(hidden_units=(1024, 512, 32), activation="gelu", noise_factor=0.5, max_epochs=120),
-    ),
-    "deep": (
-        "1024-512-256-32 gelu, noise 0.5, 60 epochs",
-        dict(hidden_units=(1024, 512, 256, 32), activation="gelu", noise_factor=0.5, max_epochs=60),
-    ),
-    "deep_bn": (
-        "1024-512-256-32 gelu, noise 0.5, batch_norm, 60 epochs",
-        dict(
-            hidden_units=(1024, 512, 256, 32),
-            activation="gelu",
-            noise_factor=0.5,
-            batch_norm=True,
-            max_epochs=60,
-        ),
+    "deep_no_decay": (
+        "1024-512-256-32 gelu, noise 0.5, weight_decay 0",
+        dict(DEEP, weight_decay=0.0),
     ),
     "conv": (
         "convolutional, channels 32-64, code 32, noise 0.5",
@@ -72,10 +55,7 @@ DAE_CONFIGS = {
             estimator="ConvDenoisingAutoencoder", channels=(32, 64), code_size=32, noise_factor=0.5
         ),
     ),
-    "recommended": (
-        "recommended: 1024-512-32 gelu, noise 0.5, 60 epochs",
-        dict(hidden_units=(1024, 512, 32), activation="gelu", noise_factor=0.5, max_epochs=60),
-    ),
+    "recommended": ("recommended: 1024-512-256-32 gelu, noise 0.5, 60 epochs", DEEP),
 }
 BASELINES = ("raw", "pca", "rbm")
 ROWS = BASELINES + tuple(DAE_CONFIGS)
