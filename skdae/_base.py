@@ -126,6 +126,22 @@ def value_range(X, input_name="X", check_finite=True):
     return lo, hi
 
 
+def positive_ints(value, name, meaning):
+    """``value`` (an int or a sequence of ints) as a tuple of positive ints, or say why not."""
+    ints = np.atleast_1d(np.asarray(value))
+    if (
+        ints.ndim != 1
+        or ints.size == 0
+        or not np.issubdtype(ints.dtype, np.integer)
+        or (ints < 1).any()
+    ):
+        raise ValueError(
+            f"{name} must be a positive int or a non-empty sequence of positive ints "
+            f"({meaning}), got {value!r}."
+        )
+    return tuple(int(i) for i in ints)
+
+
 class BaseAutoencoder(
     ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator, metaclass=ABCMeta
 ):

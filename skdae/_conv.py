@@ -6,7 +6,7 @@ from numbers import Integral, Real
 import numpy as np
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from ._base import BaseAutoencoder
+from ._base import BaseAutoencoder, positive_ints
 from ._modules import ACTIVATIONS, ConvAutoencoder
 
 
@@ -277,18 +277,7 @@ class ConvDenoisingAutoencoder(BaseAutoencoder):
         return shape
 
     def _channels(self):
-        channels = np.atleast_1d(np.asarray(self.channels))
-        if (
-            channels.ndim != 1
-            or channels.size == 0
-            or not np.issubdtype(channels.dtype, np.integer)
-            or (channels < 1).any()
-        ):
-            raise ValueError(
-                "channels must be a positive int or a non-empty sequence of positive "
-                f"ints (feature maps per convolution), got {self.channels!r}."
-            )
-        return tuple(int(c) for c in channels)
+        return positive_ints(self.channels, "channels", "feature maps per convolution")
 
     def _check_params(self, X):
         super()._check_params(X)

@@ -2,10 +2,9 @@
 
 from numbers import Integral, Real
 
-import numpy as np
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from ._base import BaseAutoencoder
+from ._base import BaseAutoencoder, positive_ints
 from ._modules import ACTIVATIONS, MLPAutoencoder
 
 
@@ -235,18 +234,7 @@ class DenoisingAutoencoder(BaseAutoencoder):
         self.batch_norm = batch_norm
 
     def _hidden_units(self):
-        units = np.atleast_1d(np.asarray(self.hidden_units))
-        if (
-            units.ndim != 1
-            or units.size == 0
-            or not np.issubdtype(units.dtype, np.integer)
-            or (units < 1).any()
-        ):
-            raise ValueError(
-                "hidden_units must be a positive int or a non-empty sequence of "
-                f"positive ints (the encoder widths), got {self.hidden_units!r}."
-            )
-        return tuple(int(u) for u in units)
+        return positive_ints(self.hidden_units, "hidden_units", "the encoder widths")
 
     def _check_params(self, X):
         super()._check_params(X)
