@@ -7,7 +7,7 @@ import numpy as np
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from ._base import BaseAutoencoder, positive_ints
-from ._modules import ACTIVATIONS, ConvAutoencoder
+from ._modules import ACTIVATIONS, DOWNSAMPLING, ConvAutoencoder
 
 
 class ConvDenoisingAutoencoder(BaseAutoencoder):
@@ -16,9 +16,10 @@ class ConvDenoisingAutoencoder(BaseAutoencoder):
     Rows of X are flat images (``n_features = prod(image_shape)``, as in
     ``load_digits`` or ``skdae.datasets.load_mnist``), so the estimator fits in
     a scikit-learn ``Pipeline`` like any transformer. The encoder halves the
-    image at each of ``channels`` (stride-2 convolutions) and maps the last
-    feature map linearly to a ``code_size`` code; ``transform`` returns that
-    code. The decoder mirrors the encoder with transposed convolutions.
+    image at each of ``channels`` (a stride-2 convolution, or two convolutions
+    and a max-pool) and maps the last feature map linearly to a ``code_size``
+    code, or keeps that map as the code; ``transform`` returns the code. The
+    decoder mirrors the encoder with transposed convolutions.
     Training corrupts each batch with fresh Gaussian noise, as
     ``DenoisingAutoencoder`` does, and shares all of its machinery.
 
@@ -30,11 +31,27 @@ class ConvDenoisingAutoencoder(BaseAutoencoder):
         one-channel image when ``n_features`` is a square number, else one row
         of ``n_features`` pixels (a 1-D signal).
     channels : int or sequence of int, default=(32, 64)
-        Feature maps of the encoder's stride-2 convolutions.
-    code_size : int, default=32
-        Width of the latent code.
+        Feature maps of the encoder's blocks, each of which halves the height
+        and width (rounding up).
+    code_size : int or None, default=32
+        Width of the latent code, a linear map of the flattened last feature
+        map. None: the code is that flattened feature map itself, of
+        ``channels[-1] * h * w`` values (``h x w`` its size), with no linear
+        layer in between (128 values for the seed's network on 28 x 28).
     kernel_size : int, default=3
         Odd side of the square convolution kernels.
+    downsampling : {"stride", "maxpool"}, default="stride"
+        How each block of the encoder halves the feature map.
+
+        - ``"stride"``: one stride-2 convolution with ``activation``; the
+          decoder has one stride-2 transposed convolution per block, the last
+          one linear, to the image's channels.
+        - ``"maxpool"``: two stride-1 convolutions, each with ``activation``,
+          then a 2 x 2 max-pool (an odd side is padded by one, TensorFlow's
+          SAME pooling); the decoder has one stride-2 transposed convolution
+          with ``activation`` per block, then a linear stride-1 one to the
+          image's channels, cropped to the image's size. The seed's network is
+          ``channels=(16, 8, 8), downsampling="maxpool", code_size=None``.
     activation : {"relu", "leaky_relu", "elu", "gelu", "selu", "silu", "tanh", \
 "sigmoid"}, default="relu"
         Activation after every hidden layer, the code layer included. The
@@ -43,6 +60,8 @@ class ConvDenoisingAutoencoder(BaseAutoencoder):
         Probability of dropping a unit after each hidden layer, in training.
     linear_code : bool, default=False
         Leave the code layer linear (no activation, no dropout after it).
+        Needs an int ``code_size``: with None there is no code layer, and
+        ``fit`` refuses ``linear_code=True``.
     batch_norm : bool, default=False
         Batch normalisation between each hidden layer and its activation
         (those layers then have no bias). Training batches of one row cannot
@@ -149,9 +168,15 @@ class ConvDenoisingAutoencoder(BaseAutoencoder):
 
     Notes
     -----
-    Every convolution has stride 2 and ``kernel_size // 2`` padding, so an
-    ``h x w`` map becomes ``ceil(h/2) x ceil(w/2)``; the transposed
-    convolutions give back exactly the encoder's sizes, odd ones included.
+    Every convolution has ``kernel_size // 2`` padding. With
+    ``downsampling="stride"`` each has stride 2, so an ``h x w`` map becomes
+    ``ceil(h/2) x ceil(w/2)``; the transposed convolutions give back exactly
+    the encoder's sizes, odd ones included. With ``"maxpool"`` the
+    convolutions keep the size and the pools halve it, rounding up just the
+    same (28 -> 14 -> 7 -> 4); each transposed convolution exactly doubles
+    it (4 -> 8 -> 16 -> 32), and the reconstruction is cropped back to the
+    image's size, centred (an odd surplus row or column is cut at the bottom
+    or right).
     Weights get He init (Glorot for saturating activations); L2 weight decay
     applies to the kernels and weights, not the biases.
 
@@ -169,14 +194,23 @@ class ConvDenoisingAutoencoder(BaseAutoencoder):
     (1, 8, 8)
     >>> dae.inverse_transform(codes).shape
     (1797, 64)
+
+    The seed's network keeps the last feature map as the code (8 x 1 x 1 on
+    these 8 x 8 images):
+
+    >>> seed = ConvDenoisingAutoencoder(channels=(16, 8, 8), downsampling="maxpool",
+    ...                                 code_size=None, max_epochs=1, random_state=0)
+    >>> seed.fit_transform(X).shape
+    (1797, 8)
     """
 
     _parameter_constraints: dict = {
         **BaseAutoencoder._parameter_constraints,
         "image_shape": ["array-like", None],
         "channels": [Interval(Integral, 1, None, closed="left"), "array-like"],
-        "code_size": [Interval(Integral, 1, None, closed="left")],
+        "code_size": [Interval(Integral, 1, None, closed="left"), None],
         "kernel_size": [Interval(Integral, 1, None, closed="left")],
+        "downsampling": [StrOptions(set(DOWNSAMPLING))],
         "activation": [StrOptions(set(ACTIVATIONS))],
         "dropout": [Interval(Real, 0, 1, closed="left")],
         "linear_code": ["boolean"],
@@ -190,6 +224,7 @@ class ConvDenoisingAutoencoder(BaseAutoencoder):
         channels=(32, 64),
         code_size=32,
         kernel_size=3,
+        downsampling="stride",
         activation="relu",
         dropout=0.0,
         linear_code=False,
@@ -245,6 +280,7 @@ class ConvDenoisingAutoencoder(BaseAutoencoder):
         self.channels = channels
         self.code_size = code_size
         self.kernel_size = kernel_size
+        self.downsampling = downsampling
         self.activation = activation
         self.dropout = dropout
         self.linear_code = linear_code
@@ -288,6 +324,12 @@ class ConvDenoisingAutoencoder(BaseAutoencoder):
                 f"kernel_size must be odd (the convolutions pad it by half), got "
                 f"{self.kernel_size}."
             )
+        if self.code_size is None and self.linear_code:
+            raise ValueError(
+                "linear_code=True leaves the code layer without activation, but "
+                "code_size=None has no code layer: the code is the last feature map, "
+                "after its activation. Set code_size to an int, or linear_code=False."
+            )
 
     def _build_module(self, n_features, device):
         self.image_shape_ = self._image_shape(n_features)
@@ -296,6 +338,7 @@ class ConvDenoisingAutoencoder(BaseAutoencoder):
             self._channels(),
             self.code_size,
             kernel_size=self.kernel_size,
+            downsampling=self.downsampling,
             activation=self.activation,
             dropout=self.dropout,
             linear_code=self.linear_code,

@@ -171,39 +171,79 @@ class MLPAutoencoder(AutoencoderModule):
         return self.decoder[0].in_features
 
 
-def _strided_size(size):
-    """Output size of a stride-2 convolution with an odd kernel and half padding."""
+DOWNSAMPLING = ("stride", "maxpool")
+
+
+def _halved_size(size):
+    """``ceil(size / 2)``: after a stride-2 convolution (odd kernel, half padding)
+    or a 2x2 max-pool with ``ceil_mode`` (TensorFlow's SAME pooling)."""
     return (size + 1) // 2
 
 
+class CenterCrop(nn.Module):
+    """Crop the last two dimensions to ``size``, centred.
+
+    An odd surplus loses its extra row (column) at the bottom (right).
+    """
+
+    def __init__(self, size):
+        super().__init__()
+        self.size = tuple(int(s) for s in size)
+
+    def forward(self, x):
+        (height, width), (h, w) = x.shape[-2:], self.size
+        top, left = (height - h) // 2, (width - w) // 2
+        return x[..., top : top + h, left : left + w]
+
+    def extra_repr(self):
+        return f"size={self.size}"
+
+
 class ConvAutoencoder(AutoencoderModule):
-    """Convolutional autoencoder: strided convolutions down, transposed ones up.
+    """Convolutional autoencoder: halved block by block, doubled back by transposed ones.
 
     Rows come in flat (``n_features = prod(image_shape)``), as scikit-learn
     passes them, and are viewed as images inside. The encoder halves the
-    height and width at each of ``channels`` (a stride-2 convolution, then
-    ``activation`` and dropout), flattens the last feature map and maps it
-    linearly to a ``code_size`` code. The decoder mirrors it: a linear layer
-    back to the feature map, transposed convolutions that double the size
-    (cropped to the encoder's sizes exactly, odd ones included), and a last
-    transposed convolution to the image's channels, linear, flattened.
+    height and width (rounding up) at each of ``channels``, in one of two ways:
+
+    * ``downsampling="stride"``: one stride-2 convolution, then ``activation``
+      (and dropout). The decoder mirrors it with stride-2 transposed
+      convolutions sized to give back the encoder's sizes exactly, odd ones
+      included, the last of them linear, to the image's channels.
+    * ``downsampling="maxpool"``: two stride-1 SAME convolutions, each
+      followed by ``activation`` (and dropout), then a 2x2 max-pool (with
+      ``ceil_mode``: an odd side is padded by one, TensorFlow's SAME pooling).
+      The decoder has one stride-2 transposed convolution (with activation) per
+      block, each doubling the size, that gives back the channels the block
+      made in the encoder, then a linear stride-1 transposed convolution to
+      the image's channels and a centred crop to the image's size (28 -> 14
+      -> 7 -> 4 is doubled back to 32 and cropped to 28).
+
+    With an int ``code_size`` the flattened last feature map is mapped
+    linearly to the code (and back in the decoder); with ``code_size=None``
+    the code *is* the flattened last feature map, after its activation (and
+    pooling).
 
     Parameters
     ----------
     image_shape : tuple of int
         ``(channels, height, width)`` of one row.
     channels : sequence of int
-        Feature maps of the encoder's convolutions, one stride-2 layer each.
-    code_size : int
-        Width of the latent code.
+        Feature maps of the encoder's blocks, one halving of the size each.
+    code_size : int or None
+        Width of the latent code; None: the flattened last feature map, of
+        ``channels[-1] * h * w`` values.
     kernel_size : int, default=3
         Odd side of every convolution kernel.
+    downsampling : {"stride", "maxpool"}, default="stride"
+        How each block halves the feature map, see above.
     activation : str, default="relu"
         A key of ``skdae._modules.ACTIVATIONS``.
     dropout : float, default=0.0
         Probability of zeroing a unit after each hidden layer.
     linear_code : bool, default=False
-        No activation (and no dropout) after the code layer.
+        No activation (and no dropout) after the code layer. Needs an int
+        ``code_size``: with None there is no code layer to leave linear.
     batch_norm : bool, default=False
         Batch normalisation between each hidden layer and its activation.
     device : torch device, default=None
@@ -218,6 +258,15 @@ class ConvAutoencoder(AutoencoderModule):
     torch.Size([3, 10])
     >>> module(torch.zeros(3, 784)).shape
     torch.Size([3, 784])
+
+    The seed's network: its code is the 8 x 4 x 4 feature map.
+
+    >>> seed = ConvAutoencoder((1, 28, 28), channels=(16, 8, 8), code_size=None,
+    ...                        downsampling="maxpool")
+    >>> seed.code_size
+    128
+    >>> seed(torch.zeros(3, 784)).shape
+    torch.Size([3, 784])
     """
 
     def __init__(
@@ -226,6 +275,7 @@ class ConvAutoencoder(AutoencoderModule):
         channels,
         code_size,
         kernel_size=3,
+        downsampling="stride",
         activation="relu",
         dropout=0.0,
         linear_code=False,
@@ -235,17 +285,24 @@ class ConvAutoencoder(AutoencoderModule):
         super().__init__()
         if kernel_size % 2 != 1:
             raise ValueError(f"kernel_size must be odd, got {kernel_size}.")
+        if downsampling not in DOWNSAMPLING:
+            raise ValueError(f"downsampling must be one of {DOWNSAMPLING}, got {downsampling!r}.")
+        if code_size is None and linear_code:
+            raise ValueError(
+                "linear_code=True needs a code layer; code_size=None has none (the code is "
+                "the last feature map)."
+            )
         self.activation = activation
         self.image_shape = tuple(int(s) for s in image_shape)
         in_channels, height, width = self.image_shape
         widths = [in_channels, *map(int, channels)]
         sizes = [(height, width)]
         for _ in channels:
-            sizes.append(tuple(_strided_size(s) for s in sizes[-1]))
+            sizes.append(tuple(_halved_size(s) for s in sizes[-1]))
         map_shape = (widths[-1], *sizes[-1])
         n_map = math.prod(map_shape)
-        conv = dict(kernel_size=kernel_size, stride=2, padding=kernel_size // 2, device=device)
-
+        self._code_size = n_map if code_size is None else int(code_size)
+        kernel = dict(kernel_size=kernel_size, padding=kernel_size // 2, device=device)
         bias = not batch_norm
 
         def hidden(layer, norm, size):
@@ -253,36 +310,71 @@ class ConvAutoencoder(AutoencoderModule):
                 layer, activation, dropout, norm(size, device=device) if batch_norm else None
             )
 
+        def conv(kind, n_in, n_out, stride, **kwargs):
+            """A hidden (transposed) convolution: ``conv [-> norm] -> activation [-> dropout]``."""
+            layer = kind(n_in, n_out, stride=stride, bias=bias, **kernel, **kwargs)
+            return hidden(layer, nn.BatchNorm2d, n_out)
+
+        def output(n_in, n_out, stride, **kwargs):
+            """The decoder's last layer: a linear transposed convolution, with a bias."""
+            return nn.ConvTranspose2d(n_in, n_out, stride=stride, **kernel, **kwargs)
+
         encoder = [nn.Unflatten(1, self.image_shape)]
         for n_in, n_out in itertools.pairwise(widths):
-            encoder += hidden(nn.Conv2d(n_in, n_out, bias=bias, **conv), nn.BatchNorm2d, n_out)
+            if downsampling == "stride":
+                encoder += conv(nn.Conv2d, n_in, n_out, stride=2)
+            else:
+                encoder += conv(nn.Conv2d, n_in, n_out, stride=1)
+                encoder += conv(nn.Conv2d, n_out, n_out, stride=1)
+                encoder.append(nn.MaxPool2d(2, ceil_mode=True))
         encoder.append(nn.Flatten())
-        if linear_code:
-            encoder.append(nn.Linear(n_map, code_size, device=device))
-        else:
-            code = nn.Linear(n_map, code_size, bias=bias, device=device)
-            encoder += hidden(code, nn.BatchNorm1d, code_size)
+        decoder = []
+        if code_size is not None:
+            if linear_code:
+                encoder.append(nn.Linear(n_map, code_size, device=device))
+            else:
+                code = nn.Linear(n_map, code_size, bias=bias, device=device)
+                encoder += hidden(code, nn.BatchNorm1d, code_size)
+            decoder += hidden(
+                nn.Linear(code_size, n_map, bias=bias, device=device), nn.BatchNorm1d, n_map
+            )
         self.encoder = nn.Sequential(*encoder)
 
-        decoder = hidden(
-            nn.Linear(code_size, n_map, bias=bias, device=device), nn.BatchNorm1d, n_map
-        )
         decoder.append(nn.Unflatten(1, map_shape))
+        if downsampling == "stride":
+            decoder += self._strided_up(widths, sizes, conv, output)
+        else:
+            decoder += self._pooled_up(widths, (height, width), conv, output)
+        decoder.append(nn.Flatten())
+        self.decoder = nn.Sequential(*decoder)
+        if device is None or torch.device(device).type != "meta":
+            self.reset_parameters()
+
+    @staticmethod
+    def _strided_up(widths, sizes, conv, output):
+        layers = []
         up = list(zip(widths[:0:-1], widths[-2::-1], sizes[-2::-1], strict=True))
         for i, (n_in, n_out, target) in enumerate(up):
             # A stride-2 transposed convolution gives 2 * size - 1; one more
             # row/column where the encoder's input was even.
             extra = tuple(int(t % 2 == 0) for t in target)
-            if i == len(up) - 1:  # the output layer: linear, with a bias
-                decoder.append(nn.ConvTranspose2d(n_in, n_out, output_padding=extra, **conv))
+            if i == len(up) - 1:
+                layers.append(output(n_in, n_out, stride=2, output_padding=extra))
             else:
-                layer = nn.ConvTranspose2d(n_in, n_out, output_padding=extra, bias=bias, **conv)
-                decoder += hidden(layer, nn.BatchNorm2d, n_out)
-        decoder.append(nn.Flatten())
-        self.decoder = nn.Sequential(*decoder)
-        self._code_size = int(code_size)
-        if device is None or torch.device(device).type != "meta":
-            self.reset_parameters()
+                layers += conv(nn.ConvTranspose2d, n_in, n_out, stride=2, output_padding=extra)
+        return layers
+
+    @staticmethod
+    def _pooled_up(widths, image_size, conv, output):
+        layers = []
+        # Block i's transposed convolution gives back the channels block i made
+        # (for (16, 8, 8): 8 -> 8, 8 -> 8, 8 -> 16); each exactly doubles the size.
+        outs = widths[:0:-1]
+        for n_in, n_out in zip([widths[-1], *outs[:-1]], outs, strict=True):
+            layers += conv(nn.ConvTranspose2d, n_in, n_out, stride=2, output_padding=1)
+        layers.append(output(widths[1], widths[0], stride=1))
+        layers.append(CenterCrop(image_size))
+        return layers
 
     @property
     def n_features(self):

@@ -66,6 +66,22 @@ def load_dataset(name, data_home=None, random_state=0):
 
 ARCHITECTURES = ("fully_connected", "convolutional")
 
+# --code-size's spelling of code_size=None: the code is the last feature map.
+FEATURE_MAP_CODE = "none"
+
+
+def _code_size(text):
+    """``--code-size``: a positive int, or ``none`` for the flattened last feature map."""
+    if text.strip().lower() == FEATURE_MAP_CODE:
+        return FEATURE_MAP_CODE
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected a positive int or {FEATURE_MAP_CODE!r}, got {text!r}"
+        ) from None
+
+
 # CLI option -> (estimator parameter, argparse keywords), per architecture
 ARCHITECTURE_OPTIONS = {
     "fully_connected": {
@@ -81,13 +97,30 @@ ARCHITECTURE_OPTIONS = {
                 type=int,
                 nargs="+",
                 metavar="C",
-                help="feature maps of the stride-2 convolutions (convolutional)",
+                help="feature maps of the encoder's blocks, each halving the image (convolutional)",
             ),
         ),
-        "--code-size": ("code_size", dict(type=int, help="width of the code (convolutional)")),
+        "--code-size": (
+            "code_size",
+            dict(
+                type=_code_size,
+                metavar="N|none",
+                help="width of the code, a linear map of the last feature map; none: the "
+                "code is the flattened last feature map itself (convolutional)",
+            ),
+        ),
         "--kernel-size": (
             "kernel_size",
             dict(type=int, help="odd side of the kernels (convolutional)"),
+        ),
+        "--downsampling": (
+            "downsampling",
+            dict(
+                choices=["stride", "maxpool"],
+                help="how each block halves the image: a stride-2 convolution (stride), or "
+                "two convolutions and a 2x2 max-pool (maxpool; the seed's network is "
+                "--channels 16 8 8 --downsampling maxpool --code-size none) (convolutional)",
+            ),
         ),
         "--image-shape": (
             "image_shape",
@@ -185,6 +218,8 @@ def _estimator_from(args, image_shape=None):
             )
     params = _given(args, ESTIMATOR_OPTIONS.items())
     params.update(_given(args, ARCHITECTURE_OPTIONS[args.architecture].items()))
+    if params.get("code_size") == FEATURE_MAP_CODE:
+        params["code_size"] = None  # unset options are None too: hence the marker
     params["verbose"] = args.verbose
     if args.architecture == "fully_connected":
         return DenoisingAutoencoder(**params)

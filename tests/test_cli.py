@@ -220,3 +220,25 @@ def test_options_of_the_other_architecture_are_refused(tmp_path):
     argv = ["train", "--dataset", "digits", "--architecture", "convolutional"]
     with pytest.raises(SystemExit, match="--hidden-units apply to --architecture fully_connected"):
         main([*argv, "--hidden-units", "8", "--out", str(tmp_path)])
+
+
+def test_train_convolutional_maxpool_with_the_feature_map_as_code(tmp_path, capsys):
+    out = tmp_path / "seed"
+    argv = ["train", "--dataset", "digits", "--architecture", "convolutional"]
+    argv += ["--channels", "4", "8", "--downsampling", "maxpool", "--code-size", "none"]
+    argv += ["--epochs", "1", "--images", "0", "--no-tensorboard", "--verbose", "0"]
+    assert main([*argv, "--out", str(out)]) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["params"]["downsampling"] == "maxpool"
+    assert metrics["params"]["code_size"] is None
+    embed = ["embed", "--model", str(out), "--dataset", "digits", "-n", "20"]
+    assert main([*embed, "--out", str(tmp_path / "emb")]) == 0
+    assert np.load(tmp_path / "emb" / "codes.npy").shape == (20, 8 * 2 * 2)
+
+
+def test_code_size_must_be_an_int_or_none(tmp_path, capsys):
+    argv = ["train", "--dataset", "digits", "--architecture", "convolutional"]
+    with pytest.raises(SystemExit) as excinfo:
+        main([*argv, "--code-size", "auto", "--out", str(tmp_path)])
+    assert excinfo.value.code == 2
+    assert "expected a positive int or 'none'" in capsys.readouterr().err

@@ -17,6 +17,11 @@ def _small_estimators():
     # The checks' X have any number of features: without image_shape they are
     # viewed as square images or as 1-D signals, and both must conform.
     yield ConvDenoisingAutoencoder(channels=(3, 4), code_size=2, max_epochs=2, batch_size=16)
+    # The seed's kind of network: max-pools, and the last feature map as the code
+    # (so the number of output features depends on X's).
+    yield ConvDenoisingAutoencoder(
+        channels=(3, 2), downsampling="maxpool", code_size=None, max_epochs=2, batch_size=16
+    )
 
 
 @parametrize_with_checks(list(_small_estimators()))
