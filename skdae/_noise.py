@@ -113,8 +113,42 @@ class SaltAndPepperNoise(_Corruption):
         return torch.where(draw < half, low, torch.where(draw < self.noise_factor, high, batch))
 
 
+class SwapNoise(_Corruption):
+    """Each value replaced, with probability ``noise_factor``, by the same
+    feature's value in another row of the batch, drawn at random per value.
+
+    The swap noise of tabular denoising autoencoders (the winning entry of
+    Porto Seguro's Kaggle competition): a corrupted value stays a plausible
+    value of its feature, whatever the feature's scale or kind (one-hot
+    columns stay 0/1), so it needs nothing learned from the training data.
+    A batch of one row has no other row and is left as it is.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skdae._noise import SwapNoise
+    >>> batch = torch.arange(12.0).reshape(4, 3)
+    >>> noisy = SwapNoise(0.5)(batch, torch.Generator().manual_seed(0))
+    >>> all(set(noisy[:, j].tolist()) <= set(batch[:, j].tolist()) for j in range(3))
+    True
+    """
+
+    def __call__(self, batch, generator):
+        n_rows = batch.shape[0]
+        if n_rows < 2:
+            return batch.clone()
+        device = batch.device
+        swap = torch.rand(batch.shape, generator=generator, device=device) < self.noise_factor
+        # An offset in [1, n_rows) picks a row other than the value's own.
+        offset = torch.randint(1, n_rows, batch.shape, generator=generator, device=device)
+        donors = offset.add_(torch.arange(n_rows, device=device).view(-1, *[1] * (batch.dim() - 1)))
+        donors.remainder_(n_rows)
+        return torch.where(swap, batch.gather(0, donors), batch)
+
+
 NOISE_TYPES = {
     "gaussian": GaussianNoise,
     "masking": MaskingNoise,
     "salt_and_pepper": SaltAndPepperNoise,
+    "swap": SwapNoise,
 }

@@ -141,11 +141,11 @@ ESTIMATOR_OPTIONS = {
     "--dropout": ("dropout", dict(type=float, help="dropout probability after each hidden layer")),
     "--noise-factor": (
         "noise_factor",
-        dict(type=float, help="gaussian: std of the noise; masking, salt_and_pepper: probability"),
+        dict(type=float, help="gaussian: std of the noise; masking, salt_and_pepper, swap: probability"),
     ),
     "--noise-type": (
         "noise_type",
-        dict(choices=["gaussian", "masking", "salt_and_pepper"], help="the corruption"),
+        dict(choices=["gaussian", "masking", "salt_and_pepper", "swap"], help="the corruption"),
     ),
     "--loss": ("loss", dict(choices=["auto", "bce", "mse"], help="reconstruction loss")),
     "--weight-decay": ("weight_decay", dict(type=float, help="L2 penalty on the weights")),

@@ -5,7 +5,7 @@ import torch
 
 import skdae
 from skdae import DenoisingAutoencoder
-from skdae._noise import NOISE_TYPES, GaussianNoise, MaskingNoise, SaltAndPepperNoise
+from skdae._noise import NOISE_TYPES, GaussianNoise, MaskingNoise, SaltAndPepperNoise, SwapNoise
 
 
 def test_gaussian_noise_has_the_requested_std_and_leaves_the_batch_alone():
@@ -65,6 +65,40 @@ def test_salt_and_pepper_uses_per_feature_bounds_when_given():
     assert set(noisy[:, 1].tolist()) == {0.0, 1.0, 2.0}
 
 
+def test_swap_takes_each_value_from_another_row_of_the_same_feature():
+    # Each row holds its own index in every feature: a swapped value names its donor row.
+    n_rows, n_features = 300, 200
+    batch = torch.arange(n_rows, dtype=torch.float32).view(-1, 1).repeat(1, n_features)
+    batch[:, 1::2] += 1000.0  # two features never share a value
+    noisy = SwapNoise(0.3)(batch, torch.Generator().manual_seed(0))
+    swapped = noisy != batch
+    assert abs(swapped.float().mean().item() - 0.3) < 0.01
+    # Every value still belongs to its own column (same feature) ...
+    for j in (0, 1):
+        assert set(noisy[:, j].tolist()) <= set(batch[:, j].tolist())
+    # ... comes from another row whenever swapped (never its own), the donors spread over rows ...
+    donors = (noisy % 1000).long()
+    rows = torch.arange(n_rows).view(-1, 1).expand_as(donors)
+    assert torch.equal(donors != rows, swapped)
+    assert len(set(donors[swapped].tolist())) > 0.9 * n_rows
+    # ... and the clean batch is untouched.
+    assert torch.equal(batch[:, 0], torch.arange(n_rows, dtype=torch.float32))
+
+
+def test_swap_leaves_a_single_row_as_it_is():
+    batch = torch.rand(1, 5)
+    assert torch.equal(SwapNoise(0.9)(batch, torch.Generator().manual_seed(0)), batch)
+
+
+def test_swap_noise_trains_on_sparse_input_like_on_dense():
+    X = np.random.default_rng(0).random((50, 8))
+    X[X < 0.6] = 0
+    params = dict(hidden_units=(3,), noise_type="swap", noise_factor=0.2, max_epochs=2)
+    dense = DenoisingAutoencoder(**params, random_state=0).fit(X)
+    sparse = DenoisingAutoencoder(**params, random_state=0).fit(sp.csr_matrix(X))
+    np.testing.assert_array_equal(dense.transform(X), sparse.transform(X))
+
+
 @pytest.mark.parametrize("noise_type", sorted(NOISE_TYPES))
 def test_each_noise_type_trains_and_survives_save_and_load(noise_type, tmp_path):
     X = np.random.default_rng(0).normal(size=(64, 6)) * [1, 2, 3, 4, 5, 6]  # unbounded: mse
@@ -92,9 +126,17 @@ def test_sparse_salt_and_pepper_bounds_equal_the_dense_ones():
         assert torch.equal(dense[key], sparse[key])
 
 
-@pytest.mark.parametrize("noise_type", ["masking", "salt_and_pepper"])
+@pytest.mark.parametrize("noise_type", ["masking", "salt_and_pepper", "swap"])
 def test_probability_noise_factor_of_one_or_more_is_refused(unit_X, noise_type):
     dae = DenoisingAutoencoder(hidden_units=(3,), noise_type=noise_type, noise_factor=1.0)
     with pytest.raises(ValueError, match="probability"):
         dae.fit(unit_X)
     assert not hasattr(dae, "net_")
+
+
+def test_the_cli_offers_every_noise_type():
+    from skdae.cli import build_parser
+
+    train = build_parser()._subparsers._group_actions[0].choices["train"]
+    (action,) = [a for a in train._actions if "--noise-type" in a.option_strings]
+    assert sorted(action.choices) == sorted(NOISE_TYPES)
