@@ -18,6 +18,7 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 from sklearn import get_config
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.base import (
     BaseEstimator,
     ClassNamePrefixFeaturesOutMixin,
@@ -30,7 +31,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from skorch.callbacks import Callback
 from torch import nn
 
-from ._net import DenoisingNet, EarlyStoppingCallback, SparseRows
+from ._net import ConvergenceCheck, DenoisingNet, SparseRows
 from ._noise import NOISE_TYPES
 from ._runtime import denormals_flushed
 from .callbacks import ProgressBar, StaircaseDecay, TensorBoard, TrainingMonitor
@@ -268,7 +269,7 @@ class BaseAutoencoder(
         self : object
             The fitted estimator.
         """
-        return self._fit_keeping_state(X, warm=self.warm_start, epochs=self.max_epochs)
+        return self._fit_keeping_state(X, warm=self.warm_start, epochs=self.max_epochs, stop=True)
 
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y=None):
@@ -289,15 +290,15 @@ class BaseAutoencoder(
         -------
         self : object
         """
-        return self._fit_keeping_state(X, warm=True, epochs=1)
+        return self._fit_keeping_state(X, warm=True, epochs=1, stop=False)
 
-    def _fit_keeping_state(self, X, warm, epochs):
+    def _fit_keeping_state(self, X, warm, epochs, stop):
         warm = warm and hasattr(self, "net_")
         state_before = self.__dict__.copy()
         # The net is trained in place: keep a copy to fall back to.
         net_before = copy.deepcopy(self.net_) if warm else None
         try:
-            return self._fit(X, warm, epochs)
+            return self._fit(X, warm, epochs, stop)
         except BaseException:
             # Never a half-changed estimator: what it was before the call.
             self.__dict__.clear()
@@ -306,7 +307,7 @@ class BaseAutoencoder(
                 self.net_, self.history_ = net_before, net_before.history
             raise
 
-    def _fit(self, X, warm, epochs):
+    def _fit(self, X, warm, epochs, stop_at_convergence):
         X = validate_data(
             self,
             X,
@@ -345,9 +346,19 @@ class BaseAutoencoder(
         else:
             module.reset_parameters(generator)
             net = self._make_net(
-                module, loss, device, corruption=self._make_corruption(X_train, loss)
+                module,
+                loss,
+                device,
+                corruption=self._make_corruption(X_train, loss),
+                split_seed=(seed + 1) % 2**63,
             )
         net.generator = generator
+        # Only this call's epochs count towards convergence (partial_fit's single
+        # epoch never stops by it).
+        convergence = dict(net.callbacks)["convergence"]
+        convergence.set_params(
+            first_epoch=n_before, n_iter_no_change=self.n_iter_no_change, tol=self.tol
+        )
         resumed = 0
         if not warm and self.checkpoint_dir is not None:
             from ._checkpoint import resume
@@ -381,7 +392,19 @@ class BaseAutoencoder(
                 f"fit interrupted: {ran} of {epochs} epochs ran; the model keeps the weights "
                 f"of epoch {net.interrupted_}.",
                 UserWarning,
-                stacklevel=4,
+                stacklevel=5,
+            )
+        _, no_change = convergence.progress(net.history)
+        converged = no_change >= convergence.n_iter_no_change
+        if stop_at_convergence and not converged and net.interrupted_ is None:
+            watched = "validation loss" if self.early_stopping else "training loss"
+            warnings.warn(
+                f"{type(self).__name__} ran max_epochs={epochs} epochs without converging: "
+                f"the {watched} still improved by more than tol={self.tol} within the last "
+                f"n_iter_no_change={self.n_iter_no_change} epochs. Raise max_epochs (or tol) "
+                "if the features matter; warm_start=True continues this fit.",
+                ConvergenceWarning,
+                stacklevel=5,
             )
         self._n_features_out = module.code_size
         return self
@@ -398,12 +421,13 @@ class BaseAutoencoder(
         }
         return {"class": type(self).__name__, "n_features": int(n_features), "params": params}
 
-    def _make_net(self, module, loss, device, corruption=None):
+    def _make_net(self, module, loss, device, corruption=None, split_seed=None):
         """The skorch net that trains (and holds) ``module``."""
         return DenoisingNet(
             module=module,
             criterion=_LOSSES[loss],
             corruption=corruption,
+            split_seed=split_seed,
             validation_fraction=self.validation_fraction if self.early_stopping else 0.0,
             output_activation=_OUTPUT_ACTIVATIONS[loss],
             optimizer=torch.optim.Adam,
@@ -428,20 +452,6 @@ class BaseAutoencoder(
         callbacks = [("lr_schedule", StaircaseDecay(self.lr_decay_steps, self.lr_decay_rate))]
         if self.monitor:
             callbacks.append(("monitor", TrainingMonitor()))
-        if self.early_stopping:
-            callbacks.append(
-                (
-                    "early_stopping",
-                    EarlyStoppingCallback(
-                        monitor="valid_loss",
-                        patience=self.n_iter_no_change,
-                        threshold=self.tol,
-                        threshold_mode="abs",
-                        load_best=True,
-                        sink=print,
-                    ),
-                )
-            )
         if self.tensorboard_dir is not None:
             callbacks.append(("tensorboard", TensorBoard(self.tensorboard_dir)))
         if self.checkpoint_dir is not None:
@@ -462,6 +472,14 @@ class BaseAutoencoder(
             callbacks.append(
                 callback if named else (f"user_{i}_{type(instance).__name__}", instance)
             )
+        # Last: when it stops the fit, every other callback has seen the final epoch.
+        convergence = ConvergenceCheck(
+            monitor="valid_loss" if self.early_stopping else "train_loss",
+            n_iter_no_change=self.n_iter_no_change,
+            tol=self.tol,
+            load_best=self.early_stopping,
+        )
+        callbacks.append(("convergence", convergence))
         return callbacks
 
     def _resolve_loss(self, lo, hi):

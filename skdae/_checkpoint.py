@@ -52,13 +52,26 @@ class Checkpoint(Callback):
         if losses and losses[-1] == min(losses):
             _write(directory / "best", net, self.identity)
 
+    def load_best(self, net):
+        """Put the weights of ``best`` into ``net`` (early stopping's best epoch)."""
+        _load_module(Path(self.directory) / "best", net)
+
+
+def _load_module(folder, net):
+    from safetensors.torch import load_file
+
+    tensors = load_file(str(folder / TENSORS_FILE), device="cpu")
+    net.module_.load_state_dict(
+        {k[len("module.") :]: v for k, v in tensors.items() if k.startswith("module.")}
+    )
+    return tensors
+
 
 def resume(directory, net, identity):
     """Load ``directory/last`` into an initialized net if it belongs to this fit.
 
     Returns the number of epochs it holds (0 when there is nothing to resume).
     """
-    from safetensors.torch import load_file
     from skorch.history import History
 
     folder = Path(directory) / "last"
@@ -67,9 +80,7 @@ def resume(directory, net, identity):
     document = json.loads((folder / STATE_FILE).read_text())
     if document.get("identity") != identity:
         return 0  # another model's checkpoint: start afresh (and overwrite it)
-    tensors = load_file(str(folder / TENSORS_FILE), device="cpu")
-    module_state = {k[len("module.") :]: v for k, v in tensors.items() if k.startswith("module.")}
-    net.module_.load_state_dict(module_state)
+    tensors = _load_module(folder, net)
     state = {}
     for key, value in tensors.items():
         if key.startswith("optimizer."):

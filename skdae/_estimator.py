@@ -69,8 +69,10 @@ default="gaussian"
     lr_decay_rate : float in (0, 1], default=0.96
         1 keeps the learning rate constant.
     batch_size : int >= 1, default=256
-    max_epochs : int >= 1, default=30
-        Passes over the training data.
+    max_epochs : int >= 1, default=200
+        The most passes over the training data. ``fit`` stops earlier, once
+        it has converged (see ``tol``); reaching ``max_epochs`` first raises a
+        ``ConvergenceWarning``.
     device : str or torch.device, default="auto"
         ``"auto"`` trains on ``"cuda"`` when torch sees a GPU, else on
         ``"cpu"``; asking for ``"cuda"`` without one raises at ``fit``.
@@ -88,14 +90,20 @@ default="gaussian"
     early_stopping : bool, default=False
         Hold out ``validation_fraction`` of the rows, stop when their loss has
         not improved by ``tol`` for ``n_iter_no_change`` epochs, and keep the
-        weights of the best epoch. Off: every row trains.
+        weights of the best epoch. Off: every row trains, and the fit stops
+        when the training loss has not improved by ``tol`` for
+        ``n_iter_no_change`` epochs (``MLPRegressor``'s rules).
     validation_fraction : float in (0, 1), default=0.1
         Rows held out when ``early_stopping``; ``valid_loss`` and
         ``valid_rmse`` are then recorded per epoch.
     n_iter_no_change : int >= 1, default=10
-        Epochs without improvement before stopping.
+        Epochs in a row without improvement after which the fit has
+        converged and stops. Only the epochs of the current call count; a
+        ``partial_fit`` call (one epoch) never stops by it.
     tol : float >= 0, default=1e-4
-        Improvement of the validation loss that counts.
+        Improvement of the loss (the training loss, or the validation loss
+        with ``early_stopping``) below the best so far that counts as one. 0
+        stops only when the loss no longer falls at all.
     monitor : bool, default=True
         Record per epoch the learning rate, the gradient norm, and per hidden
         layer the fraction of zero activations (``dead_units``: the largest
@@ -108,8 +116,9 @@ default="gaussian"
         ``skdae.callbacks.ReconstructionImages``.
     warm_start : bool, default=False
         ``fit`` on a fitted estimator continues from its weights, Adam's state
-        and the learning-rate schedule for ``max_epochs`` more epochs (X must
-        have the same features); False starts afresh. ``partial_fit`` always
+        and the learning-rate schedule for up to ``max_epochs`` more epochs,
+        stopping at convergence (X must have the same features); False starts
+        afresh. ``partial_fit`` always
         continues.
     checkpoint_dir : str or path-like, default=None
         After every epoch, write the weights, Adam's state, the random stream
@@ -134,7 +143,9 @@ default="gaussian"
     device_ : str
         The device the model was trained on and evaluates on.
     n_iter_ : int
-        Epochs run (fewer than ``max_epochs`` after early stopping).
+        Epochs trained, all calls together (``warm_start`` and
+        ``partial_fit`` add to it); fewer than ``max_epochs`` after a fit that
+        converged.
 
     See Also
     --------
@@ -191,7 +202,7 @@ default="gaussian"
         lr_decay_steps=1000,
         lr_decay_rate=0.96,
         batch_size=256,
-        max_epochs=30,
+        max_epochs=200,
         device="auto",
         random_state=None,
         verbose=0,

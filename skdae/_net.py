@@ -16,7 +16,7 @@ import warnings
 
 import torch
 from skorch import NeuralNet
-from skorch.callbacks import EarlyStopping, EpochTimer, PrintLog
+from skorch.callbacks import Callback, EpochTimer, PrintLog
 from skorch.exceptions import DeviceWarning
 
 
@@ -29,14 +29,88 @@ class StopTraining(Exception):
     which would be indistinguishable from the user's Ctrl-C)."""
 
 
-class EarlyStoppingCallback(EarlyStopping):
-    """skorch's EarlyStopping, ending the fit with StopTraining."""
+class ConvergenceCheck(Callback):
+    """Stop the fit once ``monitor`` has stopped improving: MLPRegressor's rule.
+
+    An epoch whose ``monitor`` value is not below the best so far minus
+    ``tol`` counts as one without improvement; after ``n_iter_no_change`` such
+    epochs in a row the fit has converged and stops. Only the epochs of the
+    current call count (from ``first_epoch`` of the history on), and the
+    decision is derived from the history alone, so a fit resumed from a
+    checkpoint stops where the uninterrupted one would have.
+
+    Parameters
+    ----------
+    monitor : str, default="train_loss"
+        The history key to watch ("valid_loss" with early stopping).
+    n_iter_no_change : int, default=10
+    tol : float, default=1e-4
+    load_best : bool, default=False
+        At the end of the fit, restore the weights of the epoch with the
+        lowest ``monitor`` (early stopping's best epoch).
+    first_epoch : int, default=0
+        History index of the first epoch of this call (a warm start's earlier
+        epochs are not compared with).
+
+    Attributes
+    ----------
+    converged_ : bool
+        Whether the last fit stopped by this rule.
+    """
+
+    def __init__(
+        self, monitor="train_loss", n_iter_no_change=10, tol=1e-4, load_best=False, first_epoch=0
+    ):
+        self.monitor = monitor
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
+        self.load_best = load_best
+        self.first_epoch = first_epoch
+
+    def on_train_begin(self, net, **kwargs):
+        self.converged_ = False
+        self.best_epoch_ = None
+        self.best_weights_ = None
+
+    def progress(self, history):
+        """``(best epoch index, epochs without improvement)`` over ``history``'s scores."""
+        best, best_epoch, no_change = math.inf, None, 0
+        for index, epoch in enumerate(history[self.first_epoch :], start=self.first_epoch):
+            score = epoch[self.monitor]
+            no_change = no_change + 1 if score > best - self.tol else 0
+            if score < best:
+                best, best_epoch = score, index
+        return best_epoch, no_change
 
     def on_epoch_end(self, net, **kwargs):
-        try:
-            super().on_epoch_end(net, **kwargs)
-        except KeyboardInterrupt:
-            raise StopTraining from None
+        best_epoch, no_change = self.progress(net.history)
+        if self.load_best and best_epoch == len(net.history) - 1:
+            self.best_epoch_ = best_epoch
+            self.best_weights_ = {
+                k: v.detach().clone() for k, v in net.module_.state_dict().items()
+            }
+        if no_change >= self.n_iter_no_change:
+            self.converged_ = True
+            if net.verbose:
+                print(
+                    f"Converged: {self.monitor} has not improved by tol={self.tol} "
+                    f"for {self.n_iter_no_change} epochs."
+                )
+            raise StopTraining
+
+    def on_train_end(self, net, **kwargs):
+        if not self.load_best or not len(net.history):
+            return
+        best_epoch, _ = self.progress(net.history)
+        if best_epoch is None or best_epoch == len(net.history) - 1:
+            return
+        if self.best_epoch_ == best_epoch:
+            net.module_.load_state_dict(self.best_weights_)
+        elif "checkpoint" in dict(net.callbacks_):
+            # The best epoch ran before a resume: its weights are in the checkpoint.
+            dict(net.callbacks_)["checkpoint"].load_best(net)
+        if net.verbose:
+            print(f"Restoring the weights of epoch {best_epoch + 1}, the best {self.monitor}.")
 
 
 class SparseRows:
@@ -130,6 +204,10 @@ class DenoisingNet(NeuralNet):
         ``valid_loss`` and ``valid_rmse`` after each epoch; 0 holds out none.
     output_activation : callable or None
         Maps the module's output (logits) to a reconstruction, for the RMSE.
+    split_seed : int or None
+        Seeds the draw of the validation rows, the same for every call of a
+        fit (a resumed or warm-started fit validates on the rows it held out
+        before); None draws them from ``generator``.
     """
 
     def __init__(
@@ -140,6 +218,7 @@ class DenoisingNet(NeuralNet):
         generator=None,
         validation_fraction=0.0,
         output_activation=None,
+        split_seed=None,
         **kwargs,
     ):
         kwargs.setdefault("iterator_train", TensorBatches)
@@ -151,6 +230,7 @@ class DenoisingNet(NeuralNet):
         self.generator = generator
         self.validation_fraction = validation_fraction
         self.output_activation = output_activation
+        self.split_seed = split_seed
 
     def get_default_callbacks(self):
         # skorch's defaults average per-batch losses that we no longer record.
@@ -220,7 +300,10 @@ class DenoisingNet(NeuralNet):
                 f"validation_fraction={self.validation_fraction} of {len(data)} rows "
                 "leaves no rows to train on."
             )
-        order = torch.randperm(len(data), generator=self.generator, device=data.device)
+        generator = self.generator
+        if self.split_seed is not None:
+            generator = torch.Generator(device=data.device).manual_seed(self.split_seed)
+        order = torch.randperm(len(data), generator=generator, device=data.device)
         take = data.subset if isinstance(data, SparseRows) else data.__getitem__
         return take(order[n_valid:]), take(order[:n_valid])
 

@@ -1,6 +1,9 @@
+import warnings
+
 import numpy as np
 import pytest
 import torch
+from sklearn.exceptions import ConvergenceWarning
 
 from skdae import DenoisingAutoencoder
 from skdae.callbacks import ReconstructionImages, TrainingMonitor, probe_activations
@@ -152,3 +155,90 @@ def test_verbose_prints_the_layer_table_once(unit_X, tiny, capsys):
     out = capsys.readouterr().out
     assert out.count("total") == 1
     assert "encoder.0" in out and "Linear" in out and "[8]" in out
+
+
+# ------------------------------------------------------------ convergence
+def _epochs_without_improvement(losses, tol):
+    """MLPRegressor's count, recomputed from a list of losses."""
+    best, count = np.inf, 0
+    for loss in losses:
+        count = count + 1 if loss > best - tol else 0
+        best = min(best, loss)
+    return count
+
+
+def test_fit_stops_when_the_training_loss_stops_improving(digits):
+    X, _ = digits
+    params = dict(hidden_units=(16, 4), batch_size=64, tol=1e-3, n_iter_no_change=3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)  # converged: no warning
+        dae = DenoisingAutoencoder(**params, max_epochs=500, random_state=0).fit(X)
+    losses = dae.history_[:, "train_loss"]
+    assert 3 < dae.n_iter_ < 500
+    assert _epochs_without_improvement(losses, 1e-3) == 3
+    assert _epochs_without_improvement(losses[:-1], 1e-3) == 2  # not one epoch earlier
+    assert "valid_loss" not in dae.history_[-1]  # every row trained
+
+
+def test_reaching_max_epochs_unconverged_warns_and_keeps_the_model(digits):
+    X, _ = digits
+    dae = DenoisingAutoencoder((16, 4), max_epochs=3, tol=0.0, random_state=0)
+    with pytest.warns(ConvergenceWarning, match=r"max_epochs=3 epochs without converging"):
+        dae.fit(X)
+    assert dae.n_iter_ == 3
+    assert dae.transform(X).shape == (len(X), 4)
+
+
+def test_only_the_current_calls_epochs_count_for_warm_starts(digits):
+    X, _ = digits
+    # A tol this large counts every epoch after the first of a call as no improvement.
+    dae = DenoisingAutoencoder(
+        (8, 2), max_epochs=50, tol=10.0, n_iter_no_change=3, warm_start=True, random_state=0
+    )
+    assert dae.fit(X).n_iter_ == 4
+    assert dae.fit(X).n_iter_ == 8  # had the first call's epochs counted, 5
+
+
+def test_partial_fit_trains_one_epoch_per_call_and_never_warns(digits):
+    X, _ = digits
+    dae = DenoisingAutoencoder((8, 2), tol=10.0, n_iter_no_change=1, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        for calls in range(1, 4):
+            assert dae.partial_fit(X).n_iter_ == calls
+
+
+def test_a_resumed_fit_stops_where_the_uninterrupted_one_did(monkeypatch, digits, tmp_path):
+    from skdae._net import DenoisingNet
+
+    X, _ = digits
+    params = dict(
+        hidden_units=(16, 4),
+        max_epochs=100,
+        batch_size=128,
+        learning_rate=0.01,
+        early_stopping=True,
+        n_iter_no_change=4,
+        tol=0.0,
+        random_state=0,
+    )
+    whole = DenoisingAutoencoder(**params).fit(X)
+    best = int(np.argmin(whole.history_[:, "valid_loss"]))
+    assert whole.n_iter_ == best + 1 + 4 < 100
+    crash_at = best + 2  # after the best epoch: its weights live only in the checkpoint
+    original = DenoisingNet.train_step_single
+
+    def crash(self, batch, **fit_params):
+        if len(self.history) == crash_at:
+            raise RuntimeError("power cut")
+        return original(self, batch, **fit_params)
+
+    monkeypatch.setattr(DenoisingNet, "train_step_single", crash)
+    dae = DenoisingAutoencoder(**params, checkpoint_dir=str(tmp_path))
+    with pytest.raises(RuntimeError, match="power cut"):
+        dae.fit(X)
+    monkeypatch.setattr(DenoisingNet, "train_step_single", original)
+    dae.fit(X)
+    assert dae.n_iter_ == whole.n_iter_
+    # The best epoch's weights, restored from the checkpoint: the same model.
+    np.testing.assert_array_equal(dae.transform(X), whole.transform(X))
