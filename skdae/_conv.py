@@ -54,14 +54,16 @@ class ConvDenoisingAutoencoder(BaseAutoencoder):
           ``channels=(16, 8, 8), downsampling="maxpool", code_size=None``.
     activation : {"relu", "leaky_relu", "elu", "gelu", "selu", "silu", "tanh", \
 "sigmoid"}, default="relu"
-        Activation after every hidden layer, the code layer included. The
-        decoder's last layer is linear.
+        Activation after every hidden layer (the code layer's is
+        ``code_activation``). The decoder's last layer is linear.
     dropout : float in [0, 1), default=0.0
         Probability of dropping a unit after each hidden layer, in training.
-    linear_code : bool, default=False
-        Leave the code layer linear (no activation, no dropout after it).
-        Needs an int ``code_size``: with None there is no code layer, and
-        ``fit`` refuses ``linear_code=True``.
+    code_activation : {"relu", "leaky_relu", "elu", "gelu", "selu", "silu", \
+"tanh", "sigmoid", "linear"} or None, default=None
+        Activation of the code layer, the features ``transform`` returns.
+        None: ``activation``. ``"linear"``: none (and no dropout after it).
+        With ``code_size=None`` there is no code layer: the code is the last
+        feature map after ``activation``, and only None is accepted.
     batch_norm : bool, default=False
         Batch normalisation between each hidden layer and its activation
         (those layers then have no bias). Training batches of one row cannot
@@ -227,7 +229,7 @@ default="gaussian"
         "downsampling": [StrOptions(set(DOWNSAMPLING))],
         "activation": [StrOptions(set(ACTIVATIONS))],
         "dropout": [Interval(Real, 0, 1, closed="left")],
-        "linear_code": ["boolean"],
+        "code_activation": [StrOptions({*ACTIVATIONS, "linear"}), None],
         "batch_norm": ["boolean"],
     }
 
@@ -241,7 +243,7 @@ default="gaussian"
         downsampling="stride",
         activation="relu",
         dropout=0.0,
-        linear_code=False,
+        code_activation=None,
         batch_norm=False,
         noise_factor=0.5,
         noise_type="gaussian",
@@ -297,7 +299,7 @@ default="gaussian"
         self.downsampling = downsampling
         self.activation = activation
         self.dropout = dropout
-        self.linear_code = linear_code
+        self.code_activation = code_activation
         self.batch_norm = batch_norm
 
     def _image_shape(self, n_features):
@@ -338,11 +340,11 @@ default="gaussian"
                 f"kernel_size must be odd (the convolutions pad it by half), got "
                 f"{self.kernel_size}."
             )
-        if self.code_size is None and self.linear_code:
+        if self.code_size is None and self.code_activation is not None:
             raise ValueError(
-                "linear_code=True leaves the code layer without activation, but "
-                "code_size=None has no code layer: the code is the last feature map, "
-                "after its activation. Set code_size to an int, or linear_code=False."
+                f"code_activation={self.code_activation!r} sets the code layer's activation, "
+                "but code_size=None has no code layer: the code is the last feature map, "
+                "after `activation`. Set code_size to an int, or code_activation=None."
             )
 
     def _build_module(self, n_features, device):
@@ -355,7 +357,7 @@ default="gaussian"
             downsampling=self.downsampling,
             activation=self.activation,
             dropout=self.dropout,
-            linear_code=self.linear_code,
+            code_activation=self.code_activation,
             batch_norm=self.batch_norm,
             device=device,
         )

@@ -28,14 +28,16 @@ class DenoisingAutoencoder(BaseAutoencoder):
         back to the input width.
     activation : {"relu", "leaky_relu", "elu", "gelu", "selu", "silu", "tanh", \
 "sigmoid"}, default="relu"
-        Activation after every hidden layer, the code layer included. The
-        decoder's last layer is linear. ReLU-like activations get He init,
+        Activation after every hidden layer (the code layer's is
+        ``code_activation``). The decoder's last layer is linear. ReLU-like activations get He init,
         the saturating ones Glorot init.
     dropout : float in [0, 1), default=0.0
         Probability of dropping a unit after each hidden layer, in training.
-    linear_code : bool, default=False
-        Leave the code layer linear (no activation, no dropout after it). The
-        seed applies the activation to the code too (False).
+    code_activation : {"relu", "leaky_relu", "elu", "gelu", "selu", "silu", \
+"tanh", "sigmoid", "linear"} or None, default=None
+        Activation of the code layer, the features ``transform`` returns.
+        None: ``activation``, as in the seed. ``"linear"``: none (and no
+        dropout after it), so that no code unit can be always 0.
     batch_norm : bool, default=False
         Batch normalisation between each hidden layer and its activation
         (those layers then have no bias). Training batches of one row cannot
@@ -182,7 +184,7 @@ default="gaussian"
         "hidden_units": [Interval(Integral, 1, None, closed="left"), "array-like"],
         "activation": [StrOptions(set(ACTIVATIONS))],
         "dropout": [Interval(Real, 0, 1, closed="left")],
-        "linear_code": ["boolean"],
+        "code_activation": [StrOptions({*ACTIVATIONS, "linear"}), None],
         "batch_norm": ["boolean"],
     }
 
@@ -192,7 +194,7 @@ default="gaussian"
         *,
         activation="relu",
         dropout=0.0,
-        linear_code=False,
+        code_activation=None,
         batch_norm=False,
         noise_factor=0.5,
         noise_type="gaussian",
@@ -244,7 +246,7 @@ default="gaussian"
         self.hidden_units = hidden_units
         self.activation = activation
         self.dropout = dropout
-        self.linear_code = linear_code
+        self.code_activation = code_activation
         self.batch_norm = batch_norm
 
     def _hidden_units(self):
@@ -260,7 +262,7 @@ default="gaussian"
             self._hidden_units(),
             activation=self.activation,
             dropout=self.dropout,
-            linear_code=self.linear_code,
+            code_activation=self.code_activation,
             batch_norm=self.batch_norm,
             device=device,
         )

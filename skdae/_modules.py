@@ -96,8 +96,9 @@ class MLPAutoencoder(AutoencoderModule):
     """Fully connected autoencoder, the seed's architecture.
 
     The encoder maps ``n_features`` through ``hidden_units`` with ``activation``
-    (and dropout) after every layer, the code layer included; the decoder mirrors
-    the hidden widths back to ``n_features`` and its last layer is linear.
+    (and dropout) after every layer, the code layer with ``code_activation``; the
+    decoder mirrors the hidden widths back to ``n_features`` and its last layer
+    is linear.
 
     Parameters
     ----------
@@ -109,9 +110,10 @@ class MLPAutoencoder(AutoencoderModule):
         A key of ``skdae._modules.ACTIVATIONS``.
     dropout : float, default=0.0
         Probability of zeroing a unit after each hidden layer.
-    linear_code : bool, default=False
-        No activation (and no dropout) after the code layer: the code is a
-        linear function of the last hidden layer, so no code unit can die.
+    code_activation : str or None, default=None
+        Activation of the code layer: a key of ``ACTIVATIONS``, ``"linear"``
+        (none, and no dropout after it: the code is a linear function of the
+        last hidden layer), or None for ``activation``.
     batch_norm : bool, default=False
         Batch normalisation between each hidden layer and its activation
         (those layers then need no bias).
@@ -136,30 +138,32 @@ class MLPAutoencoder(AutoencoderModule):
         hidden_units,
         activation="relu",
         dropout=0.0,
-        linear_code=False,
+        code_activation=None,
         batch_norm=False,
         device=None,
     ):
         super().__init__()
         self.activation = activation
         widths = [int(n_features), *map(int, hidden_units)]
-        hidden = dict(activation=activation, dropout=dropout, batch_norm=batch_norm, device=device)
-        self.encoder = self._stack(widths, linear_last=linear_code, **hidden)
-        self.decoder = self._stack(widths[::-1], linear_last=True, **hidden)
+        hidden = dict(dropout=dropout, batch_norm=batch_norm, device=device)
+        self.encoder = self._stack(widths, activation, code_activation or activation, **hidden)
+        self.decoder = self._stack(widths[::-1], activation, "linear", **hidden)
         if device is None or torch.device(device).type != "meta":
             self.reset_parameters()
 
     @staticmethod
-    def _stack(widths, activation, dropout, batch_norm, device, linear_last):
+    def _stack(widths, activation, last_activation, dropout, batch_norm, device):
+        """Linear layers through ``widths``, the last one with ``last_activation``."""
         layers = []
         n_layers = len(widths) - 1
         for i, (n_in, n_out) in enumerate(itertools.pairwise(widths)):
-            if linear_last and i == n_layers - 1:
+            layer_activation = last_activation if i == n_layers - 1 else activation
+            if layer_activation == "linear":
                 layers.append(nn.Linear(n_in, n_out, device=device))
-                break
+                continue
             norm = nn.BatchNorm1d(n_out, device=device) if batch_norm else None
             linear = nn.Linear(n_in, n_out, bias=not batch_norm, device=device)
-            layers += _hidden(linear, activation, dropout, norm)
+            layers += _hidden(linear, layer_activation, dropout, norm)
         return nn.Sequential(*layers)
 
     @property
@@ -241,9 +245,10 @@ class ConvAutoencoder(AutoencoderModule):
         A key of ``skdae._modules.ACTIVATIONS``.
     dropout : float, default=0.0
         Probability of zeroing a unit after each hidden layer.
-    linear_code : bool, default=False
-        No activation (and no dropout) after the code layer. Needs an int
-        ``code_size``: with None there is no code layer to leave linear.
+    code_activation : str or None, default=None
+        Activation of the code layer: a key of ``ACTIVATIONS``, ``"linear"``,
+        or None for ``activation``. Needs an int ``code_size`` unless None:
+        with ``code_size=None`` there is no code layer.
     batch_norm : bool, default=False
         Batch normalisation between each hidden layer and its activation.
     device : torch device, default=None
@@ -278,7 +283,7 @@ class ConvAutoencoder(AutoencoderModule):
         downsampling="stride",
         activation="relu",
         dropout=0.0,
-        linear_code=False,
+        code_activation=None,
         batch_norm=False,
         device=None,
     ):
@@ -287,10 +292,10 @@ class ConvAutoencoder(AutoencoderModule):
             raise ValueError(f"kernel_size must be odd, got {kernel_size}.")
         if downsampling not in DOWNSAMPLING:
             raise ValueError(f"downsampling must be one of {DOWNSAMPLING}, got {downsampling!r}.")
-        if code_size is None and linear_code:
+        if code_size is None and code_activation is not None:
             raise ValueError(
-                "linear_code=True needs a code layer; code_size=None has none (the code is "
-                "the last feature map)."
+                f"code_activation={code_activation!r} needs a code layer; code_size=None has "
+                "none (the code is the last feature map)."
             )
         self.activation = activation
         self.image_shape = tuple(int(s) for s in image_shape)
@@ -305,9 +310,9 @@ class ConvAutoencoder(AutoencoderModule):
         kernel = dict(kernel_size=kernel_size, padding=kernel_size // 2, device=device)
         bias = not batch_norm
 
-        def hidden(layer, norm, size):
+        def hidden(layer, norm, size, layer_activation=activation):
             return _hidden(
-                layer, activation, dropout, norm(size, device=device) if batch_norm else None
+                layer, layer_activation, dropout, norm(size, device=device) if batch_norm else None
             )
 
         def conv(kind, n_in, n_out, stride, **kwargs):
@@ -330,11 +335,12 @@ class ConvAutoencoder(AutoencoderModule):
         encoder.append(nn.Flatten())
         decoder = []
         if code_size is not None:
-            if linear_code:
+            code_activation = code_activation or activation
+            if code_activation == "linear":
                 encoder.append(nn.Linear(n_map, code_size, device=device))
             else:
                 code = nn.Linear(n_map, code_size, bias=bias, device=device)
-                encoder += hidden(code, nn.BatchNorm1d, code_size)
+                encoder += hidden(code, nn.BatchNorm1d, code_size, code_activation)
             decoder += hidden(
                 nn.Linear(code_size, n_map, bias=bias, device=device), nn.BatchNorm1d, n_map
             )

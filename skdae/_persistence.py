@@ -221,8 +221,11 @@ def load(path, device=None):
         raise ModelFileError(f"{model_file} has unexpected fitted attributes {sorted(fitted)}.")
 
     estimator = classes[document["class"]]()
+    params = dict(document["params"])
+    if "code_activation" not in params:  # written before code_activation replaced linear_code
+        params["code_activation"] = "linear" if params.pop("linear_code", False) else None
     try:
-        estimator.set_params(**document["params"])
+        estimator.set_params(**params)
         estimator._validate_params()
     except (TypeError, ValueError) as exc:
         raise ModelFileError(f"{model_file} holds invalid parameters: {exc}") from None

@@ -168,9 +168,9 @@ ESTIMATOR_OPTIONS = {
         "compile",
         dict(action="store_true", default=None, help="train via torch.compile"),
     ),
-    "--linear-code": (
-        "linear_code",
-        dict(action="store_true", default=None, help="no activation after the code layer"),
+    "--code-activation": (
+        "code_activation",
+        dict(help="the code layer's activation: one of --activation's, or linear"),
     ),
     "--batch-norm": (
         "batch_norm",

@@ -163,7 +163,7 @@ def test_image_shape_that_does_not_match_the_features_is_a_clear_error(digits, c
         (dict(image_shape=(2, 2, 2, 8)), "image_shape must be"),
         (dict(channels=(4, 0)), "channels must be"),
         (dict(kernel_size=2), "kernel_size must be odd"),
-        (dict(code_size=None, linear_code=True), "code_size=None has no code layer"),
+        (dict(code_size=None, code_activation="linear"), "code_size=None has no code layer"),
     ],
 )
 def test_invalid_shapes_are_rejected_before_training(digits, conv_tiny, params, message):
@@ -224,7 +224,7 @@ def test_learns_digits_better_than_the_mean_image(digits):
         channels=(8, 16),
         code_size=16,
         noise_factor=0.2,
-        linear_code=True,
+        code_activation="linear",
         learning_rate=1e-2,
         max_epochs=20,
         batch_size=64,

@@ -59,7 +59,7 @@ def test_dropout_masks_come_from_the_given_generator():
 
 def test_linear_code_leaves_the_code_layer_without_activation():
     generator = torch.Generator().manual_seed(0)
-    module = MLPAutoencoder(10, (6, 3), dropout=0.2, linear_code=True)
+    module = MLPAutoencoder(10, (6, 3), dropout=0.2, code_activation="linear")
     module.reset_parameters(generator).eval()
     assert isinstance(module.encoder[-1], torch.nn.Linear)
     x = torch.randn(200, 10, generator=generator)
@@ -68,8 +68,19 @@ def test_linear_code_leaves_the_code_layer_without_activation():
     assert (z < 0).any()  # a ReLU code could not go negative
 
 
+def test_the_code_layer_has_an_activation_of_its_own():
+    module = MLPAutoencoder(10, (6, 3), activation="relu", code_activation="tanh", dropout=0.1)
+    kinds = [type(layer).__name__ for layer in [*module.encoder, *module.decoder]]
+    assert kinds == [
+        "Linear", "ReLU", "Dropout", "Linear", "Tanh", "Dropout",
+        "Linear", "ReLU", "Dropout", "Linear",
+    ]  # fmt: skip
+    same = MLPAutoencoder(10, (6, 3), activation="elu")
+    assert type(same.encoder[-1]).__name__ == "ELU"  # None: the hidden layers' activation
+
+
 def test_batch_norm_sits_between_each_hidden_layer_and_its_activation():
-    module = MLPAutoencoder(10, (6, 3), batch_norm=True, linear_code=True)
+    module = MLPAutoencoder(10, (6, 3), batch_norm=True, code_activation="linear")
     kinds = [type(layer).__name__ for layer in [*module.encoder, *module.decoder]]
     assert kinds == [
         "Linear", "BatchNorm1d", "ReLU", "Linear",  # linear code: no norm, no activation

@@ -143,3 +143,23 @@ def test_unfitted_estimator_cannot_be_saved(tmp_path):
 
     with pytest.raises(NotFittedError):
         DenoisingAutoencoder().save(tmp_path / "model")
+
+
+def test_a_file_from_before_code_activation_loads_with_the_code_it_had(digits, tmp_path):
+    import json
+
+    from skdae._persistence import _checksum
+
+    X, _ = digits
+    dae = DenoisingAutoencoder((8, 3), max_epochs=1, random_state=0).fit(X)
+    folder = dae.save(tmp_path / "model")
+    document = json.loads((folder / "model.json").read_text())
+    for linear_code, expected in [(True, "linear"), (False, None)]:
+        del document["params"]["code_activation"]
+        document["params"]["linear_code"] = linear_code
+        document["checksum"] = _checksum(document)
+        (folder / "model.json").write_text(json.dumps(document))
+        loaded = skdae.load(folder)
+        assert loaded.code_activation == expected
+        document["params"]["code_activation"] = None
+        del document["params"]["linear_code"]
