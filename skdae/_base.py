@@ -18,13 +18,13 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 from sklearn import get_config
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.base import (
     BaseEstimator,
     ClassNamePrefixFeaturesOutMixin,
     TransformerMixin,
     _fit_context,
 )
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_array
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data

@@ -141,7 +141,7 @@ ESTIMATOR_OPTIONS = {
     "--dropout": ("dropout", dict(type=float, help="dropout probability after each hidden layer")),
     "--noise-factor": (
         "noise_factor",
-        dict(type=float, help="gaussian: std of the noise; masking, salt_and_pepper, swap: probability"),
+        dict(type=float, help="gaussian: the noise's std; the other types: a probability"),
     ),
     "--noise-type": (
         "noise_type",
