@@ -116,9 +116,11 @@ def run_digits(features, X, y):
     result = cross_validate(pipe, X, y, cv=5, return_estimator=True)
     epochs = [getattr(p[0], "n_iter_", None) for p in result["estimator"]]
     epochs = None if None in epochs else float(np.mean(epochs))
-    return {"accuracy": float(np.mean(result["test_score"]))}, float(
-        np.mean(result["fit_time"])
-    ), epochs
+    return (
+        {"accuracy": float(np.mean(result["test_score"]))},
+        float(np.mean(result["fit_time"])),
+        epochs,
+    )
 
 
 def run_mnist(features, data):
