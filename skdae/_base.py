@@ -36,6 +36,9 @@ from ._noise import NOISE_TYPES
 from ._runtime import denormals_flushed
 from .callbacks import ProgressBar, StaircaseDecay, TensorBoard, TrainingMonitor
 
+# batch_size="auto": rows // this, between 32 and 256 (see _batch_size).
+AUTO_BATCHES_PER_EPOCH = 50
+
 # Rows per forward pass at evaluation time: large enough to keep the matrix
 # products efficient, small enough that the activations stay a few MB.
 EVAL_BATCH_SIZE = 4096
@@ -156,7 +159,7 @@ class BaseAutoencoder(
         "learning_rate": [Interval(Real, 0, None, closed="neither")],
         "lr_decay_steps": [Interval(Integral, 1, None, closed="left")],
         "lr_decay_rate": [Interval(Real, 0, 1, closed="right")],
-        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "batch_size": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
         "max_epochs": [Interval(Integral, 1, None, closed="left")],
         "device": [str, torch.device],
         "random_state": ["random_state"],
@@ -237,10 +240,8 @@ class BaseAutoencoder(
                 f"noise_factor, which must be below 1; got {self.noise_factor}."
             )
         if getattr(self, "batch_norm", False):
-            n_train = X.shape[0]
-            if self.early_stopping:
-                n_train -= max(1, round(n_train * self.validation_fraction))
-            if self.batch_size < 2 or n_train < 2:
+            n_train = self._n_train(X.shape[0])
+            if self._batch_size(n_train) < 2 or n_train < 2:
                 raise ValueError(
                     "batch_norm=True normalises over the rows of a batch, which needs "
                     f"batch_size >= 2 and at least 2 training samples; got batch_size="
@@ -251,6 +252,24 @@ class BaseAutoencoder(
                 f"early_stopping=True holds out validation rows, which needs at least 2 "
                 f"rows; got {X.shape[0]}."
             )
+
+    def _n_train(self, n_samples):
+        """Rows that train (the others validate, with early stopping)."""
+        if self.early_stopping:
+            return n_samples - max(1, round(n_samples * self.validation_fraction))
+        return n_samples
+
+    def _batch_size(self, n_train):
+        """``batch_size``, with "auto" resolved for ``n_train`` training rows.
+
+        "auto" gives an epoch at least ``AUTO_BATCHES_PER_EPOCH`` batches (of 32
+        rows at the least, 256 at the most): convergence is judged per epoch,
+        and on a small data set an epoch of a few large batches is too few
+        steps to judge by.
+        """
+        if self.batch_size != "auto":
+            return self.batch_size
+        return int(min(256, max(32, n_train // AUTO_BATCHES_PER_EPOCH)))
 
     # ------------------------------------------------------------------ fit
     @_fit_context(prefer_skip_nested_validation=True)
@@ -325,11 +344,12 @@ class BaseAutoencoder(
             )
         self._check_params(X)
         n_before = self.n_iter_ if warm else 0
+        batch_size = self._batch_size(self._n_train(X.shape[0]))
         if warm:
             loss, device, net = self.loss_, torch.device(self.device_), self.net_
             self._check_range(lo, hi)
             module = net.module_
-            net.set_params(batch_size=self.batch_size, verbose=self.verbose)
+            net.set_params(batch_size=batch_size, verbose=self.verbose)
             if net.corruption is not None:
                 net.corruption.to(device)
         else:
@@ -351,6 +371,7 @@ class BaseAutoencoder(
                 device,
                 corruption=self._make_corruption(X_train, loss),
                 split_seed=(seed + 1) % 2**63,
+                batch_size=batch_size,
             )
         net.generator = generator
         # Only this call's epochs count towards convergence (partial_fit's single
@@ -421,7 +442,7 @@ class BaseAutoencoder(
         }
         return {"class": type(self).__name__, "n_features": int(n_features), "params": params}
 
-    def _make_net(self, module, loss, device, corruption=None, split_seed=None):
+    def _make_net(self, module, loss, device, corruption=None, split_seed=None, batch_size=256):
         """The skorch net that trains (and holds) ``module``."""
         return DenoisingNet(
             module=module,
@@ -438,7 +459,7 @@ class BaseAutoencoder(
             # L2 on the weights only, as the seed's weights_regularizer.
             optimizer__param_groups=[("*.bias", {"weight_decay": 0.0})],
             max_epochs=self.max_epochs,
-            batch_size=self.batch_size,
+            batch_size=batch_size,
             callbacks=self._callbacks(),
             # Batch norm cannot train on a batch of one row.
             iterator_train__min_batch_size=2 if getattr(self, "batch_norm", False) else 1,

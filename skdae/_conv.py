@@ -96,7 +96,10 @@ default="gaussian"
         ``lr_decay_steps`` batches (the seed's staircase decay).
     lr_decay_rate : float in (0, 1], default=0.96
         1 keeps the learning rate constant.
-    batch_size : int >= 1, default=256
+    batch_size : int >= 1 or "auto", default="auto"
+        Rows per training batch. "auto": ``n_samples // 50`` between 32 and
+        256, so that every epoch has enough steps for the convergence test
+        (256 from 12,800 rows on; 32 below 1,600).
     max_epochs : int >= 1, default=200
         The most passes over the training data. ``fit`` stops earlier, once
         it has converged (see ``tol``); reaching ``max_epochs`` first raises a
@@ -252,7 +255,7 @@ default="gaussian"
         learning_rate=1e-3,
         lr_decay_steps=1000,
         lr_decay_rate=0.96,
-        batch_size=256,
+        batch_size="auto",
         max_epochs=200,
         device="auto",
         random_state=None,

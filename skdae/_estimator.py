@@ -23,14 +23,18 @@ class DenoisingAutoencoder(BaseAutoencoder):
 
     Parameters
     ----------
-    hidden_units : int or sequence of int, default=(128, 64, 32)
-        Encoder widths; the last is the code size. The decoder mirrors them
-        back to the input width.
+    hidden_units : int or sequence of int, default=(512, 256, 32)
+        Encoder widths; the last is the code size (the width of the
+        features), e.g. ``(512, 256, 100)`` for 100 features. An int is a
+        single layer. The decoder mirrors them back to the input width. The
+        seed's network is ``(128, 64, 32)`` with ReLU; the default, wider one
+        gives better features (see the README's quality tables).
     activation : {"relu", "leaky_relu", "elu", "gelu", "selu", "silu", "tanh", \
-"sigmoid"}, default="relu"
+"sigmoid"}, default="gelu"
         Activation after every hidden layer (the code layer's is
-        ``code_activation``). The decoder's last layer is linear. ReLU-like activations get He init,
-        the saturating ones Glorot init.
+        ``code_activation``). The decoder's last layer is linear. ReLU-like
+        activations get He init, the saturating ones Glorot init. GELU, unlike
+        ReLU, leaves no unit always 0.
     dropout : float in [0, 1), default=0.0
         Probability of dropping a unit after each hidden layer, in training.
     code_activation : {"relu", "leaky_relu", "elu", "gelu", "selu", "silu", \
@@ -70,7 +74,10 @@ default="gaussian"
         ``lr_decay_steps`` batches (the seed's staircase decay).
     lr_decay_rate : float in (0, 1], default=0.96
         1 keeps the learning rate constant.
-    batch_size : int >= 1, default=256
+    batch_size : int >= 1 or "auto", default="auto"
+        Rows per training batch. "auto": ``n_samples // 50`` between 32 and
+        256, so that every epoch has enough steps for the convergence test
+        (256 from 12,800 rows on; 32 below 1,600).
     max_epochs : int >= 1, default=200
         The most passes over the training data. ``fit`` stops earlier, once
         it has converged (see ``tol``); reaching ``max_epochs`` first raises a
@@ -190,9 +197,9 @@ default="gaussian"
 
     def __init__(
         self,
-        hidden_units=(128, 64, 32),
+        hidden_units=(512, 256, 32),
         *,
-        activation="relu",
+        activation="gelu",
         dropout=0.0,
         code_activation=None,
         batch_norm=False,
@@ -203,7 +210,7 @@ default="gaussian"
         learning_rate=1e-3,
         lr_decay_steps=1000,
         lr_decay_rate=0.96,
-        batch_size=256,
+        batch_size="auto",
         max_epochs=200,
         device="auto",
         random_state=None,

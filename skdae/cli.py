@@ -82,6 +82,18 @@ def _code_size(text):
         ) from None
 
 
+def _batch_size(text):
+    """``--batch-size``: a positive int, or ``auto``."""
+    if text.strip().lower() == "auto":
+        return "auto"
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected a positive int or 'auto', got {text!r}"
+        ) from None
+
+
 # CLI option -> (estimator parameter, argparse keywords), per architecture
 ARCHITECTURE_OPTIONS = {
     "fully_connected": {
@@ -152,8 +164,14 @@ ESTIMATOR_OPTIONS = {
     "--learning-rate": ("learning_rate", dict(type=float, help="Adam's initial learning rate")),
     "--lr-decay-steps": ("lr_decay_steps", dict(type=int, help="batches between LR decays")),
     "--lr-decay-rate": ("lr_decay_rate", dict(type=float, help="LR factor at each decay")),
-    "--batch-size": ("batch_size", dict(type=int, help="rows per training batch")),
-    "--epochs": ("max_epochs", dict(type=int, help="passes over the training data")),
+    "--batch-size": (
+        "batch_size",
+        dict(type=_batch_size, metavar="N|auto", help="rows per training batch, or auto"),
+    ),
+    "--epochs": (
+        "max_epochs",
+        dict(type=int, help="the most passes over the training data (stops at convergence)"),
+    ),
     "--device": ("device", dict(help="auto, cpu, cuda or cuda:N")),
     "--random-state": ("random_state", dict(type=int, help="seed of the whole fit")),
     "--early-stopping": (
@@ -163,7 +181,10 @@ ESTIMATOR_OPTIONS = {
         ),
     ),
     "--validation-fraction": ("validation_fraction", dict(type=float, help="rows held out")),
-    "--n-iter-no-change": ("n_iter_no_change", dict(type=int, help="patience, in epochs")),
+    "--n-iter-no-change": (
+        "n_iter_no_change",
+        dict(type=int, help="epochs without improvement after which the fit has converged"),
+    ),
     "--compile": (
         "compile",
         dict(action="store_true", default=None, help="train via torch.compile"),
@@ -176,7 +197,7 @@ ESTIMATOR_OPTIONS = {
         "batch_norm",
         dict(action="store_true", default=None, help="batch normalisation in hidden layers"),
     ),
-    "--tol": ("tol", dict(type=float, help="validation-loss improvement that counts")),
+    "--tol": ("tol", dict(type=float, help="loss improvement that counts, for convergence")),
     "--no-monitor": (
         "monitor",
         dict(
@@ -425,11 +446,15 @@ def _demo(args):
     X_train, y_train, X_test, y_test, image_shape = load_dataset(
         "digits", random_state=args.random_state
     )
-    dae = DenoisingAutoencoder(
-        hidden_units=tuple(args.hidden_units),
+    # The estimator's defaults, but for the options given.
+    chosen = dict(
+        hidden_units=None if args.hidden_units is None else tuple(args.hidden_units),
         noise_factor=args.noise_factor,
         max_epochs=args.epochs,
         batch_size=args.batch_size,
+    )
+    dae = DenoisingAutoencoder(
+        **{k: v for k, v in chosen.items() if v is not None},
         device=args.device,
         random_state=args.random_state,
         verbose=args.verbose,
@@ -490,18 +515,22 @@ def build_parser():
         "--hidden-units",
         type=int,
         nargs="+",
-        default=[128, 32],
+        default=None,
         metavar="N",
-        help="encoder widths (default: 128 32)",
+        help="encoder widths (default: the estimator's)",
     )
     demo.add_argument(
         "--noise-factor",
         type=float,
-        default=0.3,
-        help="std of the Gaussian corruption (default: 0.3)",
+        default=None,
+        help="std of the Gaussian corruption (default: the estimator's)",
     )
-    demo.add_argument("--epochs", type=int, default=100, help="default: 100")
-    demo.add_argument("--batch-size", type=int, default=64, help="default: 64")
+    demo.add_argument(
+        "--epochs", type=int, default=None, help="max_epochs (default: the estimator's)"
+    )
+    demo.add_argument(
+        "--batch-size", type=_batch_size, default=None, help="default: the estimator's"
+    )
     demo.add_argument("--device", default="auto", help="auto, cpu or cuda (default: auto)")
     demo.add_argument("--random-state", type=int, default=0, help="default: 0")
     demo.add_argument(

@@ -355,3 +355,19 @@ def test_batch_norm_with_batches_of_one_row_is_refused(unit_X):
     dae = DenoisingAutoencoder(hidden_units=(4,), batch_norm=True, batch_size=1)
     with pytest.raises(ValueError, match="batch_size >= 2"):
         dae.fit(unit_X)
+
+
+@pytest.mark.parametrize(
+    ("n_samples", "early_stopping", "expected"),
+    [(1797, False, 35), (1797, True, 32), (1000, False, 32), (60000, False, 256)],
+)
+def test_auto_batch_size_gives_small_data_more_steps_per_epoch(n_samples, early_stopping, expected):
+    dae = DenoisingAutoencoder(batch_size="auto", early_stopping=early_stopping)
+    # 1797 rows: 35 per batch (1797 // 50); with early stopping 1617 train, 32.
+    assert dae._batch_size(dae._n_train(n_samples)) == expected
+
+
+def test_auto_batch_size_is_what_the_fit_trains_with(digits):
+    X, _ = digits
+    dae = DenoisingAutoencoder((8, 2), batch_size="auto", max_epochs=1, random_state=0).fit(X)
+    assert dae.history_[0, "train_batch_count"] == -(-1797 // 35)
