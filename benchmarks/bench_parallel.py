@@ -58,7 +58,14 @@ def main(argv=None):
     for _ in range(args.repeats):
         for n_jobs in (1, 2):
             search = GridSearchCV(
-                DenoisingAutoencoder(max_epochs=args.epochs, random_state=0, device="cpu"),
+                DenoisingAutoencoder(
+                    activation="relu",
+                    batch_size=256,
+                    max_epochs=args.epochs,
+                    n_iter_no_change=args.epochs,  # the same epochs in every fit
+                    random_state=0,
+                    device="cpu",
+                ),
                 grid,
                 cv=2,
                 n_jobs=n_jobs,

@@ -28,49 +28,62 @@ import warnings
 
 import numpy as np
 
-# The wider and deeper fully connected models of the search for a better 32-d code.
-GELU = dict(hidden_units=(1024, 512, 32), activation="gelu", noise_factor=0.5)
+# The wider and deeper fully connected models of the earlier search for a better 32-d code.
+GELU = dict(hidden_units=(1024, 512, 32), activation="gelu", batch_size=256)
 DEEP = dict(GELU, hidden_units=(1024, 512, 256, 32))
 # The seed's two networks, with the seed's settings pinned (not today's defaults).
-SEED_MLP = dict(hidden_units=(128, 64, 32), activation="relu", code_activation=None)
+SEED_MLP = dict(hidden_units=(128, 64, 32), activation="relu", batch_size=256)
 SEED_CONV = dict(
     estimator="ConvDenoisingAutoencoder",
     channels=(16, 8, 8),
     downsampling="maxpool",
     code_size=None,
     activation="relu",
+    batch_size=256,
 )
+W = "{w}"  # the row's width
 
 # name -> (label, parameters of a DenoisingAutoencoder, or of the skdae estimator
-# named by "estimator"); "{w}" in a label or a parameter is the width.
+# named by "estimator"); W in a parameter (or in a tuple) is the width.
 DAE_CONFIGS = {
-    "width": ("skdae, only the width set: hidden_units={w}", dict(hidden_units="{w}")),
-    "default": ("skdae, defaults (128-64-32)", {}),
-    "seed": ("the seed's MLP: 128-64-32 relu, relu code", SEED_MLP),
-    "seed_conv": (
-        "the seed's conv net: (16, 8, 8) maxpool, 128-d map",
-        SEED_CONV,
+    "width": (
+        "skdae, only the width set: hidden_units=(512, 256, {w})",
+        dict(hidden_units=(512, 256, W)),
     ),
-    "plain": ("128-64-32, noise 0", dict(hidden_units=(128, 64, 32), noise_factor=0.0)),
-    "gelu": ("1024-512-32 gelu, noise 0.5", GELU),
-    "deep": ("1024-512-256-32 gelu, noise 0.5", DEEP),
+    "one_layer": ("skdae, one layer: hidden_units={w}", dict(hidden_units=W)),
+    "seed": ("the seed's MLP: 128-64-32 relu, batch 256", SEED_MLP),
+    "seed_conv": ("the seed's conv net: (16, 8, 8) maxpool, 128-d map", SEED_CONV),
+    "relu": (
+        "hidden_units=(512, 256, {w}), relu",
+        dict(hidden_units=(512, 256, W), activation="relu"),
+    ),
+    "linear_code": (
+        "hidden_units=(512, 256, {w}), linear code",
+        dict(hidden_units=(512, 256, W), code_activation="linear"),
+    ),
+    "batch256": (
+        "hidden_units=(512, 256, {w}), batch 256",
+        dict(hidden_units=(512, 256, W), batch_size=256),
+    ),
+    "gelu": ("1024-512-32 gelu, batch 256", GELU),
+    "deep": ("1024-512-256-32 gelu, batch 256", DEEP),
     "conv": (
-        "conv (32, 64) stride, code 32",
-        dict(estimator="ConvDenoisingAutoencoder", channels=(32, 64), code_size=32),
+        "conv (32, 64) stride, code {w}",
+        dict(estimator="ConvDenoisingAutoencoder", channels=(32, 64), code_size=W),
     ),
     "conv_pool": (
-        "conv (32, 64) maxpool, code 32",
+        "conv (32, 64) maxpool, code {w}",
         dict(
             estimator="ConvDenoisingAutoencoder",
             channels=(32, 64),
             downsampling="maxpool",
-            code_size=32,
+            code_size=W,
         ),
     ),
 }
 BASELINES = ("raw", "pca", "rbm")
 ROWS = BASELINES + tuple(DAE_CONFIGS)
-DEFAULT_ROWS = ("raw", "pca", "rbm", "width", "default", "seed")
+DEFAULT_ROWS = ("raw", "pca", "rbm", "width", "one_layer", "seed")
 
 
 def rmse(a, b):
@@ -97,13 +110,19 @@ def make_features(name, width, seed, device):
     import skdae
 
     label, params = DAE_CONFIGS[name]
-    params = {k: (width if v == "{w}" else v) for k, v in params.items()}
+
+    def at_width(value):
+        if isinstance(value, tuple):
+            return tuple(at_width(v) for v in value)
+        return width if value == W else value
+
+    params = {k: at_width(v) for k, v in params.items()}
     estimator = getattr(skdae, params.pop("estimator", "DenoisingAutoencoder"))
     return label.format(w=width), estimator(random_state=seed, device=device, **params)
 
 
 def has_width(name):
-    return name in ("pca", "rbm") or "{w}" in DAE_CONFIGS.get(name, ("", {}))[0]
+    return name in ("pca", "rbm") or W in DAE_CONFIGS.get(name, ("", {}))[0]
 
 
 def run_digits(features, X, y):
@@ -194,7 +213,7 @@ def main(argv=None):
         parser.error(f"unknown rows {sorted(unknown)}; choose from {ROWS}")
     widths = [int(w) for w in args.widths.split(",")]
     if args.quick:
-        args.dataset, args.seeds, args.max_epochs = "digits", 1, 2
+        args.dataset, args.seeds, args.max_epochs, widths = "digits", 1, 2, [32]
 
     data = load(args.dataset, args.data_home)
     if args.dataset == "digits":

@@ -37,7 +37,9 @@ def child(args):
         from skdae.datasets import load_mnist
 
         train = load_mnist(args.data_home, return_X_y=True)[0]
-    dae = DenoisingAutoencoder(max_epochs=1, random_state=0, device=args.device).fit(train[:10000])
+    dae = DenoisingAutoencoder(
+        (128, 64, 32), activation="relu", max_epochs=1, random_state=0, device=args.device
+    ).fit(train[:10000])
     X = np.resize(train, (args.rows, train.shape[1]))  # tiled, float32, C order
     del train
     before = _rss_mb()

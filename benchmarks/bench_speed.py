@@ -125,11 +125,13 @@ def run_skdae(X, args, compile=False):
 
     dae = DenoisingAutoencoder(
         HIDDEN,
+        activation="relu",  # the seed's, as the reference loop
         noise_factor=NOISE,
         learning_rate=LR,
         weight_decay=WEIGHT_DECAY,
         batch_size=args.batch_size,
         max_epochs=args.epochs,
+        n_iter_no_change=args.epochs,  # every epoch runs: the same work as the reference
         device=args.device,
         random_state=0,
         compile=compile,

@@ -19,10 +19,16 @@ def _run(script, *args):
 
 
 def test_quality_benchmark_quick_mode_prints_every_row():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("bench_quality", BENCHMARKS / "bench_quality.py")
+    bench_quality = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench_quality)
     out = _run("bench_quality.py", "--quick", "--rows", "all")
-    for label in ["raw pixels", "PCA(32)", "BernoulliRBM(32)", "the seed", "recommended"]:
+    labels = ["raw pixels", "PCA(32)", "BernoulliRBM(32)"]
+    labels += [label.format(w=32) for label, _ in bench_quality.DAE_CONFIGS.values()]
+    for label in labels:
         assert label in out
-    assert "convolutional" in out and "batch_norm" in out
 
 
 def test_speed_benchmark_quick_mode_runs_every_contender():
