@@ -317,7 +317,7 @@ class BaseAutoencoder(
         # The net is trained in place: keep a copy to fall back to.
         net_before = copy.deepcopy(self.net_) if warm else None
         try:
-            return self._fit(X, warm, epochs, stop)
+            notes = self._fit(X, warm, epochs, stop)
         except BaseException:
             # Never a half-changed estimator: what it was before the call.
             self.__dict__.clear()
@@ -325,6 +325,11 @@ class BaseAutoencoder(
             if net_before is not None:
                 self.net_, self.history_ = net_before, net_before.history
             raise
+        # Warned once the fit is kept: a warning turned into an error (-W error)
+        # must not throw the fitted model away.
+        for message, category in notes:
+            warnings.warn(message, category, stacklevel=4)
+        return self
 
     def _fit(self, X, warm, epochs, stop_at_convergence):
         X = validate_data(
@@ -378,8 +383,13 @@ class BaseAutoencoder(
         # epoch never stops by it).
         convergence = dict(net.callbacks)["convergence"]
         convergence.set_params(
-            first_epoch=n_before, n_iter_no_change=self.n_iter_no_change, tol=self.tol
+            monitor="valid_loss" if self.early_stopping else "train_loss",
+            load_best=self.early_stopping,
+            first_epoch=n_before,
+            n_iter_no_change=self.n_iter_no_change,
+            tol=self.tol,
         )
+        net.validation_fraction = self.validation_fraction if self.early_stopping else 0.0
         resumed = 0
         if not warm and self.checkpoint_dir is not None:
             from ._checkpoint import resume
@@ -387,9 +397,10 @@ class BaseAutoencoder(
             net.initialize()
             resumed = resume(self.checkpoint_dir, net, self._checkpoint_identity(X.shape[1]))
         with denormals_flushed(device):
-            if warm or resumed:
-                if epochs - resumed > 0:
-                    net.partial_fit(X_train, epochs=epochs - resumed)
+            if resumed and (resumed >= epochs or convergence.converged(net.history)):
+                convergence.restore_best(net)  # the checkpointed fit had ended
+            elif warm or resumed:
+                net.partial_fit(X_train, epochs=epochs - resumed)
             else:
                 net.fit(X_train, epochs=epochs)
         # Drop the references to the fit's generator: the fitted model needs
@@ -407,28 +418,32 @@ class BaseAutoencoder(
         self.loss_ = loss
         self.device_ = str(device)
         self.n_iter_ = len(net.history)
-        if net.interrupted_ is not None:
+        notes = []
+        if getattr(net, "interrupted_", None) is not None:
             ran = net.interrupted_ - n_before
-            warnings.warn(
-                f"fit interrupted: {ran} of {epochs} epochs ran; the model keeps the weights "
-                f"of epoch {net.interrupted_}.",
-                UserWarning,
-                stacklevel=5,
+            kept = f"epoch {net.interrupted_}"
+            if self.early_stopping:
+                kept = f"the best epoch so far ({convergence.progress(net.history)[0] + 1})"
+            notes.append(
+                (
+                    f"fit interrupted: {ran} of {epochs} epochs ran; the model keeps the weights "
+                    f"of {kept}.",
+                    UserWarning,
+                )
             )
-        _, no_change = convergence.progress(net.history)
-        converged = no_change >= convergence.n_iter_no_change
-        if stop_at_convergence and not converged and net.interrupted_ is None:
+        elif stop_at_convergence and not convergence.converged(net.history):
             watched = "validation loss" if self.early_stopping else "training loss"
-            warnings.warn(
-                f"{type(self).__name__} ran max_epochs={epochs} epochs without converging: "
-                f"the {watched} still improved by more than tol={self.tol} within the last "
-                f"n_iter_no_change={self.n_iter_no_change} epochs. Raise max_epochs (or tol) "
-                "if the features matter; warm_start=True continues this fit.",
-                ConvergenceWarning,
-                stacklevel=5,
+            notes.append(
+                (
+                    f"{type(self).__name__} ran max_epochs={epochs} epochs without converging: "
+                    f"the {watched} still improved by more than tol={self.tol} within the last "
+                    f"n_iter_no_change={self.n_iter_no_change} epochs. Raise max_epochs (or "
+                    "tol) if the features matter; warm_start=True continues this fit.",
+                    ConvergenceWarning,
+                )
             )
         self._n_features_out = module.code_size
-        return self
+        return notes
 
     def _checkpoint_identity(self, n_features):
         """What a checkpoint must match to be resumed: the parameters that shape the fit."""
@@ -493,14 +508,8 @@ class BaseAutoencoder(
             callbacks.append(
                 callback if named else (f"user_{i}_{type(instance).__name__}", instance)
             )
-        # Last: when it stops the fit, every other callback has seen the final epoch.
-        convergence = ConvergenceCheck(
-            monitor="valid_loss" if self.early_stopping else "train_loss",
-            n_iter_no_change=self.n_iter_no_change,
-            tol=self.tol,
-            load_best=self.early_stopping,
-        )
-        callbacks.append(("convergence", convergence))
+        # Set up by each fit call (what it watches, which epochs count).
+        callbacks.append(("convergence", ConvergenceCheck()))
         return callbacks
 
     def _resolve_loss(self, lo, hi):

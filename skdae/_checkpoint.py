@@ -9,6 +9,7 @@ so a crash costs at most the epoch that was running.
 """
 
 import json
+import math
 from pathlib import Path
 
 import torch
@@ -32,7 +33,12 @@ def _write(folder, net, identity):
     if net.generator is not None:
         tensors["generator"] = net.generator.get_state()
     history = [{k: v for k, v in epoch.items() if k != "batches"} for epoch in net.history]
-    document = {"identity": identity, "param_groups": optimizer["param_groups"], "history": history}
+    document = {
+        "identity": identity,
+        "param_groups": optimizer["param_groups"],
+        "history": history,
+        "split_seed": net.split_seed,
+    }
     with folder_replaced_atomically(folder) as staging:
         save_file(tensors, str(staging / TENSORS_FILE))
         (staging / STATE_FILE).write_text(json.dumps(document))
@@ -47,10 +53,12 @@ class Checkpoint(Callback):
 
     def on_epoch_end(self, net, **kwargs):
         directory = Path(self.directory)
-        _write(directory / "last", net, self.identity)
         losses = [e["valid_loss"] for e in net.history if "valid_loss" in e]
-        if losses and losses[-1] == min(losses):
+        # best before last: a crash between the two never leaves a ``last`` whose
+        # best epoch is missing. The first of equal losses is the best.
+        if losses and losses[-1] < min(losses[:-1], default=math.inf):
             _write(directory / "best", net, self.identity)
+        _write(directory / "last", net, self.identity)
 
     def load_best(self, net):
         """Put the weights of ``best`` into ``net`` (early stopping's best epoch)."""
@@ -90,4 +98,6 @@ def resume(directory, net, identity):
     if "generator" in tensors and net.generator is not None:
         net.generator.set_state(tensors["generator"])
     net.history = History(document["history"])
+    # The rows held out before the crash, whatever random_state drew this time.
+    net.split_seed = document.get("split_seed", net.split_seed)
     return len(net.history)

@@ -17,8 +17,9 @@ class ConvDenoisingAutoencoder(BaseAutoencoder):
     ``load_digits`` or ``skdae.datasets.load_mnist``), so the estimator fits in
     a scikit-learn ``Pipeline`` like any transformer. The encoder halves the
     image at each of ``channels`` (a stride-2 convolution, or two convolutions
-    and a max-pool) and maps the last feature map linearly to a ``code_size``
-    code, or keeps that map as the code; ``transform`` returns the code. The
+    and a max-pool) and maps the last feature map to a ``code_size`` code by
+    a fully connected layer, or keeps that map as the code; ``transform``
+    returns the code. The
     decoder mirrors the encoder with transposed convolutions.
     Training corrupts each batch with fresh Gaussian noise, as
     ``DenoisingAutoencoder`` does, and shares all of its machinery.
@@ -34,8 +35,9 @@ class ConvDenoisingAutoencoder(BaseAutoencoder):
         Feature maps of the encoder's blocks, each of which halves the height
         and width (rounding up).
     code_size : int or None, default=32
-        Width of the latent code, a linear map of the flattened last feature
-        map. None: the code is that flattened feature map itself, of
+        Width of the latent code, a fully connected layer (with
+        ``code_activation``) on the flattened last feature map. None: the code
+        is that flattened feature map itself, of
         ``channels[-1] * h * w`` values (``h x w`` its size), with no linear
         layer in between (128 values for the seed's network on 28 x 28).
     kernel_size : int, default=3
@@ -97,7 +99,8 @@ default="gaussian"
     lr_decay_rate : float in (0, 1], default=0.96
         1 keeps the learning rate constant.
     batch_size : int >= 1 or "auto", default="auto"
-        Rows per training batch. "auto": ``n_samples // 50`` between 32 and
+        Rows per training batch. "auto": the number of training rows (less
+        the validation rows with ``early_stopping``) // 50, between 32 and
         256, so that every epoch has enough steps for the convergence test
         (256 from 12,800 rows on; 32 below 1,600).
     max_epochs : int >= 1, default=200
@@ -149,8 +152,7 @@ default="gaussian"
         ``fit`` on a fitted estimator continues from its weights, Adam's state
         and the learning-rate schedule for up to ``max_epochs`` more epochs,
         stopping at convergence (X must have the same features); False starts
-        afresh. ``partial_fit`` always
-        continues.
+        afresh. ``partial_fit`` always continues.
     checkpoint_dir : str or path-like, default=None
         After every epoch, write the weights, Adam's state, the random stream
         and the history to ``checkpoint_dir/last`` (and the best epoch's to

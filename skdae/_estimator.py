@@ -75,7 +75,8 @@ default="gaussian"
     lr_decay_rate : float in (0, 1], default=0.96
         1 keeps the learning rate constant.
     batch_size : int >= 1 or "auto", default="auto"
-        Rows per training batch. "auto": ``n_samples // 50`` between 32 and
+        Rows per training batch. "auto": the number of training rows (less
+        the validation rows with ``early_stopping``) // 50, between 32 and
         256, so that every epoch has enough steps for the convergence test
         (256 from 12,800 rows on; 32 below 1,600).
     max_epochs : int >= 1, default=200
@@ -127,8 +128,7 @@ default="gaussian"
         ``fit`` on a fitted estimator continues from its weights, Adam's state
         and the learning-rate schedule for up to ``max_epochs`` more epochs,
         stopping at convergence (X must have the same features); False starts
-        afresh. ``partial_fit`` always
-        continues.
+        afresh. ``partial_fit`` always continues.
     checkpoint_dir : str or path-like, default=None
         After every epoch, write the weights, Adam's state, the random stream
         and the history to ``checkpoint_dir/last`` (and the best epoch's to
@@ -163,7 +163,9 @@ default="gaussian"
 
     Notes
     -----
-    Network as in the seed (Vincent et al. 2008 style denoising autoencoder):
+    Network as in the seed (Vincent et al. 2008 style denoising autoencoder),
+    which ``hidden_units=(128, 64, 32), activation="relu", batch_size=256``
+    reproduces:
     ``Linear -> activation [-> dropout]`` through ``hidden_units``, then the
     mirrored decoder ending in a linear layer; Adam with staircase learning
     rate decay; L2 weight decay. Evaluation methods run the module in eval mode

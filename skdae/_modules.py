@@ -47,6 +47,7 @@ class Dropout(nn.Dropout):
 
 def _hidden(layer, activation, dropout, norm=None):
     """A hidden layer: ``layer [-> norm] -> activation [-> dropout]``."""
+    layer.activation = activation  # what its initialisation suits
     layers = [layer, *([norm] if norm is not None else []), ACTIVATIONS[activation]()]
     if dropout > 0:
         layers.append(Dropout(dropout))
@@ -82,11 +83,12 @@ class AutoencoderModule(nn.Module):
         return self
 
     def _init_layer(self, layer, generator):
-        if self.activation in _RELU_LIKE:
+        activation = getattr(layer, "activation", self.activation)
+        if activation in _RELU_LIKE:
             # He et al. (2015), what the seed's variance_scaling_initializer is.
             nn.init.kaiming_normal_(layer.weight, nonlinearity="relu", generator=generator)
         else:
-            gain = nn.init.calculate_gain(self.activation)
+            gain = nn.init.calculate_gain(activation)
             nn.init.xavier_uniform_(layer.weight, gain=gain, generator=generator)
         if layer.bias is not None:
             nn.init.zeros_(layer.bias)

@@ -30,14 +30,17 @@ class StopTraining(Exception):
 
 
 class ConvergenceCheck(Callback):
-    """Stop the fit once ``monitor`` has stopped improving: MLPRegressor's rule.
+    """End the fit once ``monitor`` has stopped improving (MLPRegressor's test).
 
     An epoch whose ``monitor`` value is not below the best so far minus
     ``tol`` counts as one without improvement; after ``n_iter_no_change`` such
-    epochs in a row the fit has converged and stops. Only the epochs of the
-    current call count (from ``first_epoch`` of the history on), and the
-    decision is derived from the history alone, so a fit resumed from a
-    checkpoint stops where the uninterrupted one would have.
+    epochs in a row the fit has converged. (``MLPRegressor`` waits for one
+    more.) Only the epochs of the current call count (from ``first_epoch`` of
+    the history on), and the test reads the history alone, so a fit resumed
+    from a checkpoint stops where the uninterrupted one would have.
+
+    The fit ends after every callback has seen the epoch (the net's
+    ``stop_requested_``), so the last epoch is logged and checkpointed too.
 
     Parameters
     ----------
@@ -47,15 +50,10 @@ class ConvergenceCheck(Callback):
     tol : float, default=1e-4
     load_best : bool, default=False
         At the end of the fit, restore the weights of the epoch with the
-        lowest ``monitor`` (early stopping's best epoch).
+        lowest ``monitor`` (early stopping's best epoch); the first of equals.
     first_epoch : int, default=0
         History index of the first epoch of this call (a warm start's earlier
         epochs are not compared with).
-
-    Attributes
-    ----------
-    converged_ : bool
-        Whether the last fit stopped by this rule.
     """
 
     def __init__(
@@ -68,9 +66,7 @@ class ConvergenceCheck(Callback):
         self.first_epoch = first_epoch
 
     def on_train_begin(self, net, **kwargs):
-        self.converged_ = False
-        self.best_epoch_ = None
-        self.best_weights_ = None
+        self.best_epoch_, self.best_weights_ = None, None
 
     def progress(self, history):
         """``(best epoch index, epochs without improvement)`` over ``history``'s scores."""
@@ -82,6 +78,9 @@ class ConvergenceCheck(Callback):
                 best, best_epoch = score, index
         return best_epoch, no_change
 
+    def converged(self, history):
+        return self.progress(history)[1] >= self.n_iter_no_change
+
     def on_epoch_end(self, net, **kwargs):
         best_epoch, no_change = self.progress(net.history)
         if self.load_best and best_epoch == len(net.history) - 1:
@@ -90,27 +89,31 @@ class ConvergenceCheck(Callback):
                 k: v.detach().clone() for k, v in net.module_.state_dict().items()
             }
         if no_change >= self.n_iter_no_change:
-            self.converged_ = True
             if net.verbose:
                 print(
                     f"Converged: {self.monitor} has not improved by tol={self.tol} "
                     f"for {self.n_iter_no_change} epochs."
                 )
-            raise StopTraining
+            net.stop_requested_ = True
 
     def on_train_end(self, net, **kwargs):
-        if not self.load_best or not len(net.history):
-            return
-        best_epoch, _ = self.progress(net.history)
-        if best_epoch is None or best_epoch == len(net.history) - 1:
-            return
-        if self.best_epoch_ == best_epoch:
-            net.module_.load_state_dict(self.best_weights_)
-        elif "checkpoint" in dict(net.callbacks_):
-            # The best epoch ran before a resume: its weights are in the checkpoint.
-            dict(net.callbacks_)["checkpoint"].load_best(net)
-        if net.verbose:
-            print(f"Restoring the weights of epoch {best_epoch + 1}, the best {self.monitor}.")
+        self.restore_best(net)
+
+    def restore_best(self, net):
+        """With ``load_best``, put the best epoch's weights into the module."""
+        best_epoch = self.progress(net.history)[0] if self.load_best else None
+        if best_epoch is not None and best_epoch != len(net.history) - 1:
+            if self.best_epoch_ == best_epoch:
+                net.module_.load_state_dict(self.best_weights_)
+            elif "checkpoint" in dict(net.callbacks_):
+                # The best epoch ran before a resume: its weights are in the checkpoint.
+                dict(net.callbacks_)["checkpoint"].load_best(net)
+            else:
+                best_epoch = None
+            if best_epoch is not None and net.verbose:
+                print(f"Restored the weights of epoch {best_epoch + 1}, the best {self.monitor}.")
+        # A copy of the weights has no place in a pickle (nor a CUDA one on a CPU machine).
+        self.best_epoch_, self.best_weights_ = None, None
 
 
 class SparseRows:
@@ -261,6 +264,7 @@ class DenoisingNet(NeuralNet):
         routing_method = fit_params.pop("_routing_method", "partial_fit")
         self.interrupted_ = None
         self.epoch_snapshot_ = None
+        self.stop_requested_ = False
         self.notify("on_train_begin", X=X, y=y)
         try:
             self.fit_loop(X, y, epochs=epochs, _routing_method=routing_method, **fit_params)
@@ -284,6 +288,13 @@ class DenoisingNet(NeuralNet):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DeviceWarning)
             super().__setstate__(state)
+
+    def notify(self, method_name, **cb_kwargs):
+        super().notify(method_name, **cb_kwargs)
+        # A callback asks for the end of the fit (convergence); it ends once every
+        # callback, the log line and the checkpoint included, has seen the epoch.
+        if method_name == "on_epoch_end" and getattr(self, "stop_requested_", False):
+            raise StopTraining
 
     def on_epoch_end(self, net, **kwargs):
         super().on_epoch_end(net, **kwargs)

@@ -19,7 +19,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-FORMAT_VERSION = 1
+# 2: code_activation replaced linear_code; validation_split_seed among the fitted keys.
+FORMAT_VERSION = 2
 MODEL_FILE, WEIGHTS_FILE = "model.json", "weights.safetensors"
 _KEYS = {
     "format",
@@ -40,6 +41,7 @@ _FITTED_KEYS = {
     "device_",
     "n_iter_",
     "n_features_out",
+    "validation_split_seed",
 }
 # The corruption's data-derived tensors are stored beside the weights under this
 # prefix; format 1 files knew only the Gaussian scale, under the same name.
@@ -130,6 +132,8 @@ def save(estimator, path):
     }
     if hasattr(estimator, "feature_names_in_"):
         fitted["feature_names_in_"] = [str(n) for n in estimator.feature_names_in_]
+    if estimator.net_.split_seed is not None:  # a warm start validates on the same rows
+        fitted["validation_split_seed"] = int(estimator.net_.split_seed)
 
     from safetensors.torch import save as save_tensors
 
@@ -222,8 +226,9 @@ def load(path, device=None):
 
     estimator = classes[document["class"]]()
     params = dict(document["params"])
-    if "code_activation" not in params:  # written before code_activation replaced linear_code
-        params["code_activation"] = "linear" if params.pop("linear_code", False) else None
+    if document["format_version"] < 2 and "linear_code" in params:
+        # Format 1 knew linear_code; code_activation=None is the activation it then had.
+        params["code_activation"] = "linear" if params.pop("linear_code") else None
     try:
         estimator.set_params(**params)
         estimator._validate_params()
@@ -263,7 +268,14 @@ def load(path, device=None):
     loss = fitted["loss_"]
     corruption = estimator._corruption(loss, noise_tensors)
     estimator.n_features_in_ = fitted["n_features_in_"]
-    net = estimator._make_net(module, loss, device, corruption=corruption)
+    split_seed = fitted.get("validation_split_seed")
+    if split_seed is not None and not (
+        isinstance(split_seed, int) and not isinstance(split_seed, bool) and 0 <= split_seed < 2**63
+    ):
+        raise ModelFileError(
+            f"{model_file}: validation_split_seed must be an int in [0, 2**63), got {split_seed!r}."
+        )
+    net = estimator._make_net(module, loss, device, corruption=corruption, split_seed=split_seed)
     net.initialize()
     net.module_ = module
     net.history = History(document["history"])

@@ -70,28 +70,24 @@ ARCHITECTURES = ("fully_connected", "convolutional")
 FEATURE_MAP_CODE = "none"
 
 
-def _code_size(text):
-    """``--code-size``: a positive int, or ``none`` for the flattened last feature map."""
-    if text.strip().lower() == FEATURE_MAP_CODE:
-        return FEATURE_MAP_CODE
-    try:
-        return int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected a positive int or {FEATURE_MAP_CODE!r}, got {text!r}"
-        ) from None
+def _int_or(word, value):
+    """An argparse type: a positive int, or ``word`` (standing for ``value``)."""
+
+    def parse(text):
+        if text.strip().lower() == word:
+            return value
+        try:
+            return int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"expected a positive int or {word!r}, got {text!r}"
+            ) from None
+
+    return parse
 
 
-def _batch_size(text):
-    """``--batch-size``: a positive int, or ``auto``."""
-    if text.strip().lower() == "auto":
-        return "auto"
-    try:
-        return int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected a positive int or 'auto', got {text!r}"
-        ) from None
+_code_size = _int_or(FEATURE_MAP_CODE, FEATURE_MAP_CODE)
+_batch_size = _int_or("auto", "auto")
 
 
 # CLI option -> (estimator parameter, argparse keywords), per architecture
@@ -191,7 +187,20 @@ ESTIMATOR_OPTIONS = {
     ),
     "--code-activation": (
         "code_activation",
-        dict(help="the code layer's activation: one of --activation's, or linear"),
+        dict(
+            choices=[
+                "relu",
+                "leaky_relu",
+                "elu",
+                "gelu",
+                "selu",
+                "silu",
+                "tanh",
+                "sigmoid",
+                "linear",
+            ],
+            help="the code layer's activation (default: --activation's)",
+        ),
     ),
     "--batch-norm": (
         "batch_norm",

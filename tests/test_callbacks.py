@@ -242,3 +242,50 @@ def test_a_resumed_fit_stops_where_the_uninterrupted_one_did(monkeypatch, digits
     assert dae.n_iter_ == whole.n_iter_
     # The best epoch's weights, restored from the checkpoint: the same model.
     np.testing.assert_array_equal(dae.transform(X), whole.transform(X))
+
+
+@pytest.mark.parametrize("early_stopping", [False, True])
+def test_running_a_finished_checkpointed_fit_again_trains_nothing(digits, tmp_path, early_stopping):
+    X, _ = digits
+    params = dict(
+        hidden_units=(16, 4),
+        max_epochs=100,
+        batch_size=128,
+        learning_rate=0.01,
+        early_stopping=early_stopping,
+        n_iter_no_change=3,
+        tol=1e-3,
+        random_state=0,
+        checkpoint_dir=str(tmp_path),
+    )
+    first = DenoisingAutoencoder(**params).fit(X)
+    assert first.n_iter_ < 100
+    again = DenoisingAutoencoder(**params).fit(X)
+    assert again.n_iter_ == first.n_iter_
+    np.testing.assert_array_equal(again.transform(X), first.transform(X))
+
+
+def test_the_converged_epoch_is_logged_and_no_weight_copy_is_kept(digits, capsys):
+    X, _ = digits
+    dae = DenoisingAutoencoder(
+        (8, 2), max_epochs=50, tol=10.0, n_iter_no_change=2, early_stopping=True, verbose=1,
+        random_state=0,
+    ).fit(X)  # fmt: skip
+    out = capsys.readouterr().out
+    assert dae.n_iter_ == 3
+    assert "Converged" in out
+    # PrintLog's table: one row per epoch, the last (converged) one included.
+    assert [line.split()[0] for line in out.splitlines() if line.strip()[:1].isdigit()] == [
+        "1", "2", "3"
+    ]  # fmt: skip
+    assert dict(dae.net_.callbacks_)["convergence"].best_weights_ is None
+
+
+def test_a_convergence_warning_turned_into_an_error_keeps_the_fit(digits):
+    X, _ = digits
+    dae = DenoisingAutoencoder((8, 2), max_epochs=2, tol=0.0, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        with pytest.raises(ConvergenceWarning):
+            dae.fit(X)
+    assert dae.n_iter_ == 2

@@ -242,3 +242,20 @@ def test_code_size_must_be_an_int_or_none(tmp_path, capsys):
         main([*argv, "--code-size", "auto", "--out", str(tmp_path)])
     assert excinfo.value.code == 2
     assert "expected a positive int or 'none'" in capsys.readouterr().err
+
+
+def test_code_activation_choices_are_the_estimators():
+    from skdae._modules import ACTIVATIONS
+    from skdae.cli import build_parser
+
+    train = build_parser()._subparsers._group_actions[0].choices["train"]
+    (action,) = [a for a in train._actions if "--code-activation" in a.option_strings]
+    assert sorted(action.choices) == sorted([*ACTIVATIONS, "linear"])
+
+
+def test_batch_size_auto_on_the_command_line():
+    from skdae.cli import build_parser
+
+    args = build_parser().parse_args(["train", "--batch-size", "auto"])
+    assert args.batch_size == "auto"
+    assert build_parser().parse_args(["train", "--batch-size", "64"]).batch_size == 64

@@ -37,7 +37,7 @@ def test_save_then_load_gives_bit_identical_outputs(fitted, unit_X, tmp_path):
     assert loaded.history_[:, "train_loss"] == fitted.history_[:, "train_loss"]
     document = json.loads((path / "model.json").read_text())
     assert document["skdae_version"] == skdae.__version__
-    assert document["format_version"] == 1
+    assert document["format_version"] == 2
 
 
 def test_loaded_model_can_be_refitted_and_pickled(fitted, unit_X, tmp_path):
@@ -76,7 +76,8 @@ def test_truncated_description_is_refused(fitted, tmp_path):
 
 def test_tampered_description_is_refused(fitted, tmp_path):
     path = fitted.save(tmp_path / "model")
-    text = (path / "model.json").read_text().replace('"relu"', '"tanh"')
+    text = (path / "model.json").read_text().replace('"noise_factor": 0.5', '"noise_factor": 0.7')
+    assert text != (path / "model.json").read_text()
     (path / "model.json").write_text(text)
     with pytest.raises(ModelFileError, match="checksum mismatch"):
         skdae.load(path)
@@ -84,8 +85,8 @@ def test_tampered_description_is_refused(fitted, tmp_path):
 
 def test_newer_format_is_refused(fitted, tmp_path):
     path = fitted.save(tmp_path / "model")
-    _rewrite(path, lambda d: d.update(format_version=2))
-    with pytest.raises(ModelFileError, match="format version 2, newer"):
+    _rewrite(path, lambda d: d.update(format_version=3))
+    with pytest.raises(ModelFileError, match="format version 3, newer"):
         skdae.load(path)
 
 
@@ -145,7 +146,7 @@ def test_unfitted_estimator_cannot_be_saved(tmp_path):
         DenoisingAutoencoder().save(tmp_path / "model")
 
 
-def test_a_file_from_before_code_activation_loads_with_the_code_it_had(digits, tmp_path):
+def test_a_format_1_file_loads_with_the_code_layer_it_had(digits, tmp_path):
     import json
 
     from skdae._persistence import _checksum
@@ -154,12 +155,26 @@ def test_a_file_from_before_code_activation_loads_with_the_code_it_had(digits, t
     dae = DenoisingAutoencoder((8, 3), max_epochs=1, random_state=0).fit(X)
     folder = dae.save(tmp_path / "model")
     document = json.loads((folder / "model.json").read_text())
+    document["format_version"] = 1
+    del document["fitted"]["validation_split_seed"]
     for linear_code, expected in [(True, "linear"), (False, None)]:
-        del document["params"]["code_activation"]
+        document["params"].pop("code_activation", None)
         document["params"]["linear_code"] = linear_code
         document["checksum"] = _checksum(document)
         (folder / "model.json").write_text(json.dumps(document))
-        loaded = skdae.load(folder)
-        assert loaded.code_activation == expected
-        document["params"]["code_activation"] = None
-        del document["params"]["linear_code"]
+        assert skdae.load(folder).code_activation == expected
+
+
+def test_the_validation_rows_survive_save_and_load(digits, tmp_path):
+    X, _ = digits
+    dae = DenoisingAutoencoder((8, 3), max_epochs=1, early_stopping=True, random_state=0).fit(X)
+    loaded = skdae.load(dae.save(tmp_path / "model"))
+    assert loaded.net_.split_seed == dae.net_.split_seed is not None
+
+
+@pytest.mark.parametrize("seed", [-1, 2**63, 1.5, "0", True])
+def test_a_bad_validation_split_seed_is_refused(fitted, tmp_path, seed):
+    path = fitted.save(tmp_path / "model")
+    _rewrite(path, lambda d: d["fitted"].update(validation_split_seed=seed))
+    with pytest.raises(ModelFileError, match="validation_split_seed"):
+        skdae.load(path)
