@@ -568,7 +568,9 @@ class BaseAutoencoder(
 
         The module runs in eval mode (no dropout, no noise) without autograd.
         float64 input is evaluated with a float64 copy of the weights, so that
-        a row's output does not depend on which rows share its batch.
+        a row's output does not depend on which rows share its batch (bit for
+        bit with ReLU; to float64 rounding with activations whose vectorised
+        and scalar kernels differ in the last bit, such as GELU).
         """
         module = self.net_.module_
         dtype = torch.float64 if X.dtype == np.float64 else torch.float32
