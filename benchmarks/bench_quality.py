@@ -170,13 +170,13 @@ def run_mnist(features, data):
     return scores, seconds, getattr(features, "n_iter_", None)
 
 
-def summary(values):
+def summary(values, digits=4):
     values = [v for v in values if v is not None]
     if not values:
         return "–"
     if len(values) == 1:
-        return f"{values[0]:.4f}"
-    return f"{np.mean(values):.4f} ± {np.std(values):.4f}"
+        return f"{values[0]:.{digits}f}"
+    return f"{np.mean(values):.{digits}f} ± {np.std(values):.{digits}f}"
 
 
 def load(dataset, data_home):
@@ -231,6 +231,8 @@ def main(argv=None):
     print("| --- | --- | --- | --- | --- | --- | --- |")
     for name in names:
         for width in widths if has_width(name) else [None]:
+            if name == "pca" and width > data[0].shape[1]:
+                continue  # PCA has at most as many components as features
             runs, label = [], None
             for seed in range(1 if name == "raw" else args.seeds):
                 label, features = make_features(name, width, seed, args.device)
@@ -248,7 +250,7 @@ def main(argv=None):
                 f"| {label} | {out_width} | {summary([s['accuracy'] for s in scores])} | "
                 f"{summary([s.get('clean') for s in scores])} | "
                 f"{summary([s.get('denoising') for s in scores])} | "
-                f"{summary([r[2] for r in runs]).replace('.0000', '')} | "
+                f"{summary([r[2] for r in runs], digits=0)} | "
                 f"{np.mean([r[1] for r in runs]):.1f} |",
                 flush=True,
             )
