@@ -53,6 +53,14 @@ DAE_CONFIGS = {
     "one_layer": ("skdae, one layer: hidden_units={w}", dict(hidden_units=W)),
     "seed": ("the seed's MLP: 128-64-32 relu, batch 256", SEED_MLP),
     "seed_conv": ("the seed's conv net: (16, 8, 8) maxpool, 128-d map", SEED_CONV),
+    "seed_conv_code": (
+        "the seed's conv net + a {w}-unit code layer",
+        dict(SEED_CONV, code_size=W),
+    ),
+    "seed_conv_map32": (
+        "the seed's conv net, (16, 8, 2): a 32-d map",
+        dict(SEED_CONV, channels=(16, 8, 2)),
+    ),
     "relu": (
         "hidden_units=(512, 256, {w}), relu",
         dict(hidden_units=(512, 256, W), activation="relu"),
