@@ -73,6 +73,10 @@ DAE_CONFIGS = {
         "hidden_units=(512, 256, {w}), batch 256",
         dict(hidden_units=(512, 256, W), batch_size=256),
     ),
+    "batch64": (
+        "hidden_units=(512, 256, {w}), batch 64",
+        dict(hidden_units=(512, 256, W), batch_size=64),
+    ),
     "gelu": ("1024-512-32 gelu, batch 256", GELU),
     "deep": ("1024-512-256-32 gelu, batch 256", DEEP),
     "conv": (

@@ -20,3 +20,33 @@ def unit_X():
 def tiny():
     """Constructor arguments for a network that trains in milliseconds."""
     return dict(hidden_units=(8, 3), max_epochs=3, batch_size=16, random_state=0)
+
+
+@pytest.fixture
+def power_cut(monkeypatch):
+    """``with power_cut(epoch): est.fit(X)``: the fit crashes as it starts ``epoch``.
+
+    The block expects the crash (RuntimeError "power cut"); training works
+    normally again after it.
+    """
+    from contextlib import contextmanager
+
+    from skdae._net import DenoisingNet
+
+    original = DenoisingNet.train_step_single
+
+    @contextmanager
+    def cut(epoch):
+        def crash(self, batch, **fit_params):
+            if len(self.history) == epoch:
+                raise RuntimeError("power cut")
+            return original(self, batch, **fit_params)
+
+        monkeypatch.setattr(DenoisingNet, "train_step_single", crash)
+        try:
+            with pytest.raises(RuntimeError, match="power cut"):
+                yield
+        finally:
+            monkeypatch.setattr(DenoisingNet, "train_step_single", original)
+
+    return cut
