@@ -83,6 +83,19 @@ DAE_CONFIGS = {
         "conv (32, 64) stride, code {w}",
         dict(estimator="ConvDenoisingAutoencoder", channels=(32, 64), code_size=W),
     ),
+    "conv_gelu": (
+        "conv (32, 64) stride, gelu, code {w}",
+        dict(
+            estimator="ConvDenoisingAutoencoder",
+            channels=(32, 64),
+            activation="gelu",
+            code_size=W,
+        ),
+    ),
+    "seed_conv_code_gelu": (
+        "the seed's conv net, gelu + a {w}-unit code layer",
+        dict(SEED_CONV, activation="gelu", code_size=W),
+    ),
     "conv_pool": (
         "conv (32, 64) maxpool, code {w}",
         dict(

@@ -31,10 +31,14 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from skorch.callbacks import Callback
 from torch import nn
 
-from ._net import ConvergenceCheck, DenoisingNet, SparseRows
-from ._noise import NOISE_TYPES
-from ._runtime import denormals_flushed
-from .callbacks import ProgressBar, StaircaseDecay, TensorBoard, TrainingMonitor
+from ._docs import SHARED_ATTRIBUTES as _SHARED_ATTRIBUTES_DOC
+from ._docs import SHARED_PARAMETERS as _SHARED_PARAMETERS_DOC
+from ._modules import ACTIVATIONS
+from ._net import ConvergenceCheck, DenoisingNet, SparseRows, validation_size
+from ._noise import NOISE_TYPES, make_corruption
+from ._persistence import params_to_json
+from ._runtime import denormals_flushed, resolve_device
+from .callbacks import ProgressBar, StaircaseDecay, TensorBoard, TrainingMonitor, evaluating
 
 # batch_size="auto": rows // this, between 32 and 256 (see _batch_size).
 AUTO_BATCHES_PER_EPOCH = 50
@@ -45,34 +49,26 @@ EVAL_BATCH_SIZE = 4096
 
 _LOSSES = {"bce": nn.BCEWithLogitsLoss, "mse": nn.MSELoss}
 # The module outputs logits; this maps them to a reconstruction (None: as they are).
-_OUTPUT_ACTIVATIONS = {"bce": torch.sigmoid, "mse": None}
+OUTPUT_ACTIVATIONS = {"bce": torch.sigmoid, "mse": None}
 
 
-def resolve_device(device):
-    """Turn the ``device`` parameter into a ``torch.device``, or say why not."""
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        resolved = torch.device(device)
-    except (RuntimeError, TypeError, ValueError):
-        raise ValueError(
-            f"device={device!r} is not a device torch knows; expected 'auto', 'cpu', "
-            "'cuda' or 'cuda:N'."
-        ) from None
-    if resolved.type == "cuda":
-        if not torch.cuda.is_available():
-            raise ValueError(
-                f"device={device!r} was asked for, but torch sees no CUDA GPU "
-                f"(torch {torch.__version__}, built for CUDA {torch.version.cuda}). "
-                "Use device='cpu', or device='auto' to take a GPU only when present."
-            )
-        if resolved.index is not None and resolved.index >= torch.cuda.device_count():
-            raise ValueError(
-                f"device={device!r}: torch sees only {torch.cuda.device_count()} GPU(s)."
-            )
-    elif resolved.type != "cpu":
-        raise ValueError(f"device={device!r}: only 'cpu' and 'cuda' devices are supported.")
-    return resolved
+def _in_unit_interval(lo, hi):
+    return lo >= 0.0 and hi <= 1.0
+
+
+def _check_bce_range(lo, hi, needs, fix):
+    """The bce rule, at fit and after: data in [0, 1] (a Bernoulli likelihood per feature)."""
+    if not _in_unit_interval(lo, hi):
+        raise ValueError(f"{needs}, but X spans [{lo:.4g}, {hi:.4g}]; {fix}.")
+
+
+def _same_noise(corruption, noise_type, noise_factor):
+    """Whether ``corruption`` is what ``noise_type`` at ``noise_factor`` builds."""
+    if corruption is None:
+        return noise_factor == 0
+    return type(corruption) is NOISE_TYPES[noise_type] and corruption.noise_factor == float(
+        noise_factor
+    )
 
 
 def torch_seed(random_state):
@@ -149,9 +145,22 @@ def positive_ints(value, name, meaning):
 class BaseAutoencoder(
     ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator, metaclass=ABCMeta
 ):
-    """Base class for skdae's autoencoders. Do not use it directly."""
+    """Base class for skdae's autoencoders. Do not use it directly.
+
+    A subclass declares its own parameters and ``_module_spec`` (the
+    arguments of its module); the base does the rest. ``fit`` runs four named
+    steps: ``_validate_training_data`` → ``_prepare_cold`` or ``_prepare_warm``
+    → ``_train`` → ``_set_fitted_state`` (the step ``skdae.load`` shares).
+    """
+
+    # The module this estimator trains; ``_module_spec`` gives its arguments.
+    _module_class = None
 
     _parameter_constraints: dict = {
+        "activation": [StrOptions(set(ACTIVATIONS))],
+        "dropout": [Interval(Real, 0, 1, closed="left")],
+        "code_activation": [StrOptions({*ACTIVATIONS, "linear"}), None],
+        "batch_norm": ["boolean"],
         "noise_factor": [Interval(Real, 0, None, closed="left")],
         "noise_type": [StrOptions(set(NOISE_TYPES))],
         "loss": [StrOptions({"auto", "bce", "mse"})],
@@ -176,12 +185,24 @@ class BaseAutoencoder(
         "checkpoint_dir": [str, os.PathLike, None],
     }
 
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        # One text for the parameters and attributes every estimator shares.
+        if cls.__doc__:
+            cls.__doc__ = cls.__doc__.replace(
+                "    {shared_parameters}\n", _SHARED_PARAMETERS_DOC
+            ).replace("    {shared_attributes}\n", _SHARED_ATTRIBUTES_DOC)
+
     # The parameters every skdae autoencoder shares; a subclass's __init__ lists
     # them in its own signature (scikit-learn reads parameters from there) and
     # passes them on.
     def __init__(
         self,
         *,
+        activation,
+        dropout,
+        code_activation,
+        batch_norm,
         noise_factor,
         noise_type,
         loss,
@@ -205,6 +226,10 @@ class BaseAutoencoder(
         warm_start,
         checkpoint_dir,
     ):
+        self.activation = activation
+        self.dropout = dropout
+        self.code_activation = code_activation
+        self.batch_norm = batch_norm
         self.noise_factor = noise_factor
         self.noise_type = noise_type
         self.loss = loss
@@ -229,8 +254,16 @@ class BaseAutoencoder(
         self.checkpoint_dir = checkpoint_dir
 
     @abstractmethod
+    def _module_spec(self, n_features):
+        """The arguments of ``_module_class`` for ``n_features`` inputs (a dict);
+        raises ValueError for parameters that cannot build one."""
+
     def _build_module(self, n_features, device):
-        """Return the ``AutoencoderModule`` to train for ``n_features`` inputs."""
+        """The module to train, on ``device`` ("meta": shapes only, no memory)."""
+        spec = self._module_spec(n_features)
+        module = self._module_class(**spec, device=device)
+        module.spec = spec  # what a warm start compares the parameters with
+        return module
 
     def _check_params(self, X):
         """Checks that ``_parameter_constraints`` cannot express; raise ValueError."""
@@ -239,7 +272,7 @@ class BaseAutoencoder(
                 f"noise_type={self.noise_type!r} corrupts each value with probability "
                 f"noise_factor, which must be below 1; got {self.noise_factor}."
             )
-        if getattr(self, "batch_norm", False):
+        if self.batch_norm:
             n_train = self._n_train(X.shape[0])
             if self._batch_size(n_train) < 2 or n_train < 2:
                 raise ValueError(
@@ -252,12 +285,12 @@ class BaseAutoencoder(
                 f"early_stopping=True holds out validation rows, which needs at least 2 "
                 f"rows; got {X.shape[0]}."
             )
+        self._module_spec(X.shape[1])
 
     def _n_train(self, n_samples):
         """Rows that train (the others validate, with early stopping)."""
-        if self.early_stopping:
-            return n_samples - max(1, round(n_samples * self.validation_fraction))
-        return n_samples
+        fraction = self.validation_fraction if self.early_stopping else 0.0
+        return n_samples - validation_size(n_samples, fraction)
 
     def _batch_size(self, n_train):
         """``batch_size``, with "auto" resolved for ``n_train`` training rows.
@@ -297,7 +330,8 @@ class BaseAutoencoder(
         The weights, Adam's state and the learning-rate schedule carry over
         from call to call, so a data set too large for memory can be streamed
         in chunks (e.g. slices of a ``numpy.memmap``). The first call sizes
-        the network from X.
+        the network from X. Each call honours the current parameters as a
+        ``warm_start`` fit does.
 
         Parameters
         ----------
@@ -323,7 +357,7 @@ class BaseAutoencoder(
             self.__dict__.clear()
             self.__dict__.update(state_before)
             if net_before is not None:
-                self.net_, self.history_ = net_before, net_before.history
+                self.net_ = net_before
             raise
         # Warned once the fit is kept: a warning turned into an error (-W error)
         # must not throw the fitted model away.
@@ -332,13 +366,35 @@ class BaseAutoencoder(
         return self
 
     def _fit(self, X, warm, epochs, stop_at_convergence):
+        """The steps of a fit; returns the warnings to emit once it is kept."""
+        X, value_range_ = self._validate_training_data(X, reset=not warm)
+        n_before = self.n_iter_ if warm else 0
+        # A warm start draws a stream of its own, not the first fit's again.
+        seed = (torch_seed(self.random_state) + n_before) % 2**63
+        device = resolve_device(self.device)
+        # Every random number of the fit (weights, batch order, noise, dropout) comes
+        # from this generator; the validation split from a seed of its own.
+        generator = torch.Generator(device=device).manual_seed(seed)
+        if warm:
+            net, X_train = self._prepare_warm(X, value_range_, device)
+        else:
+            net, X_train = self._prepare_cold(X, value_range_, device, generator, seed)
+        self._train(net, X_train, generator, epochs, n_before, stop_at_convergence)
+        self._set_fitted_state(net)
+        return self._fit_notes(net, epochs, n_before, stop_at_convergence)
+
+    def _validate_training_data(self, X, reset):
+        """Step 1: X checked and converted, the parameters checked against it.
+
+        Returns X and its ``(min, max)``.
+        """
         X = validate_data(
             self,
             X,
             accept_sparse=["csr", "csc"],
             dtype=[np.float64, np.float32],
             ensure_all_finite=False,
-            reset=not warm,
+            reset=reset,
         )
         lo, hi = value_range(X, check_finite=not get_config()["assume_finite"])
         float32_max = float(np.finfo(np.float32).max)
@@ -348,116 +404,179 @@ class BaseAutoencoder(
                 "that training computes in; scale X first (e.g. StandardScaler)."
             )
         self._check_params(X)
-        n_before = self.n_iter_ if warm else 0
-        batch_size = self._batch_size(self._n_train(X.shape[0]))
-        if warm:
-            loss, device, net = self.loss_, torch.device(self.device_), self.net_
-            self._check_range(lo, hi)
-            module = net.module_
-            net.set_params(batch_size=batch_size, verbose=self.verbose)
-            if net.corruption is not None:
-                net.corruption.to(device)
-        else:
-            loss, device = self._resolve_loss(lo, hi), resolve_device(self.device)
-            # Built on the meta device so that no number is drawn from torch's
-            # global generator; every random number comes from the fit's own.
-            module = self._build_module(X.shape[1], device="meta").to_empty(device=device)
-        # A warm start draws a stream of its own, not the first fit's again.
-        seed = torch_seed(self.random_state) + n_before
-        generator = torch.Generator(device=device).manual_seed(seed % 2**63)
+        return X, (lo, hi)
+
+    def _prepare_cold(self, X, value_range_, device, generator, seed):
+        """Step 2, a fresh start: a new module, corruption and net.
+
+        The module is built on the meta device, so that no number is drawn
+        from torch's global generator; its weights come from the fit's own.
+        """
+        loss = self._resolve_loss(*value_range_)
+        module = self._build_module(X.shape[1], device="meta").to_empty(device=device)
+        module.reset_parameters(generator)
         X_train = _as_tensor(X, device)
-        if warm:
-            module.set_generator(generator)
-        else:
-            module.reset_parameters(generator)
-            net = self._make_net(
-                module,
-                loss,
-                device,
-                corruption=self._make_corruption(X_train, loss),
-                split_seed=(seed + 1) % 2**63,
-                batch_size=batch_size,
+        corruption = make_corruption(
+            self.noise_type, self.noise_factor, bounded=loss == "bce", X=X_train
+        )
+        net = self._make_net(
+            module,
+            loss,
+            device,
+            corruption=corruption,
+            split_seed=(seed + 1) % 2**63,
+            batch_size=self._batch_size(self._n_train(X.shape[0])),
+            resume=self.checkpoint_dir is not None,
+        )
+        return net, X_train
+
+    def _prepare_warm(self, X, value_range_, device):
+        """Step 2, a warm start: the fitted module, Adam's state and history in a
+        net rebuilt from the current parameters.
+
+        Honoured: everything but the network's shape and the loss, which are
+        refused when they change (``_check_warm_params``). The noise's learned
+        statistics are kept unless the noise itself changed (a stream of
+        ``partial_fit`` chunks keeps one scale).
+        """
+        old = self.net_
+        module = old.module_
+        self._check_warm_params(X.shape[1], module, *value_range_)
+        module.to(device)
+        X_train = _as_tensor(X, device)
+        corruption = old.corruption
+        if not _same_noise(corruption, self.noise_type, self.noise_factor):
+            corruption = make_corruption(
+                self.noise_type, self.noise_factor, bounded=self.loss_ == "bce", X=X_train
             )
+        elif corruption is not None:
+            corruption.to(device)
+        net = self._make_net(
+            module,
+            self.loss_,
+            device,
+            corruption=corruption,
+            split_seed=old.split_seed,  # validate on the rows held out before
+            batch_size=self._batch_size(self._n_train(X.shape[0])),
+        )
+        net.initialize()
+        # Adam's moments carry over; its learning rate and weight decay are the
+        # current parameters' (the learning-rate schedule goes on from the history).
+        state = net.optimizer_.state_dict()
+        state["state"] = old.optimizer_.state_dict()["state"]
+        net.optimizer_.load_state_dict(state)
+        net.history = old.history
+        return net, X_train
+
+    def _check_warm_params(self, n_features, module, lo, hi):
+        """Refuse a warm start whose parameters changed what cannot change."""
+        fitted_spec = getattr(module, "spec", None)
+        if fitted_spec is not None:
+            spec = self._module_spec(n_features)
+            changed = sorted(k for k in spec if spec[k] != fitted_spec.get(k))
+            if changed:
+                was = ", ".join(f"{k}={fitted_spec.get(k)!r}" for k in changed)
+                now = ", ".join(f"{k}={spec[k]!r}" for k in changed)
+                raise ValueError(
+                    f"warm start: the fitted network has {was}, but the parameters now ask "
+                    f"for {now}. A warm start trains the fitted network on; set "
+                    "warm_start=False (or call fit on a clone) to train a new one."
+                )
+        if self.loss not in ("auto", self.loss_):
+            raise ValueError(
+                f"warm start: the model was trained with loss={self.loss_!r}, and loss="
+                f"{self.loss!r} cannot take over its weights; set warm_start=False to retrain."
+            )
+        self._check_range(lo, hi)
+
+    def _train(self, net, X_train, generator, epochs, n_before, stop_at_convergence):
+        """Step 3: train ``net`` for up to ``epochs`` epochs (fewer at convergence)."""
         net.generator = generator
+        net.module.set_generator(generator)
         # Only this call's epochs count towards convergence (partial_fit's single
-        # epoch never stops by it).
-        convergence = dict(net.callbacks)["convergence"]
-        convergence.set_params(
+        # epoch never stops by it); a resumed fit counts its restored epochs.
+        dict(net.callbacks)["convergence"].set_params(
             monitor="valid_loss" if self.early_stopping else "train_loss",
             load_best=self.early_stopping,
             first_epoch=n_before,
+            max_epochs=epochs,
+            stop_at_convergence=stop_at_convergence,
             n_iter_no_change=self.n_iter_no_change,
             tol=self.tol,
         )
-        net.validation_fraction = self.validation_fraction if self.early_stopping else 0.0
-        resumed = 0
-        if not warm and self.checkpoint_dir is not None:
-            from ._checkpoint import resume
-
-            net.initialize()
-            resumed = resume(self.checkpoint_dir, net, self._checkpoint_identity(X.shape[1]))
-        with denormals_flushed(device):
-            if resumed and (resumed >= epochs or convergence.converged(net.history)):
-                convergence.restore_best(net)  # the checkpointed fit had ended
-            elif warm or resumed:
-                net.partial_fit(X_train, epochs=epochs - resumed)
-            else:
-                net.fit(X_train, epochs=epochs)
+        with denormals_flushed(torch.device(net.device)):
+            net.partial_fit(X_train, epochs=epochs)
         # Drop the references to the fit's generator: the fitted model needs
         # none, and a CUDA generator would tie the pickle to a GPU machine.
         net.generator = None
-        module.set_generator(None)
+        net.module.set_generator(None)
         if net.corruption is not None:
             net.corruption.to("cpu")  # a CUDA tensor would tie the pickle to a GPU
         # The fitted model is the plain module (torch.compile's wrapper shares its
         # weights but neither pickles nor suits evaluation's varying batch sizes).
-        net.module_ = module
+        net.module_ = net.module
 
+    def _set_fitted_state(self, net):
+        """Step 4: what a fit leaves, from its net; ``skdae.load`` ends with it too.
+
+        The other fitted attributes (``history_``, ``n_iter_``, the code size)
+        are read from the net and its module.
+        """
         self.net_ = net
-        self.history_ = net.history
-        self.loss_ = loss
-        self.device_ = str(device)
-        self.n_iter_ = len(net.history)
-        notes = []
-        if getattr(net, "interrupted_", None) is not None:
+        self.loss_ = "bce" if net.criterion is nn.BCEWithLogitsLoss else "mse"
+        self.device_ = str(torch.device(net.device))
+
+    def _fit_notes(self, net, epochs, n_before, stop_at_convergence):
+        """The warnings of a finished fit: ``[(message, category)]``."""
+        convergence = dict(net.callbacks)["convergence"]
+        if net.interrupted_ is not None:
             ran = net.interrupted_ - n_before
             kept = f"epoch {net.interrupted_}"
             if self.early_stopping:
                 kept = f"the best epoch so far ({convergence.progress(net.history)[0] + 1})"
-            notes.append(
-                (
-                    f"fit interrupted: {ran} of {epochs} epochs ran; the model keeps the weights "
-                    f"of {kept}.",
-                    UserWarning,
-                )
+            message = (
+                f"fit interrupted: {ran} of {epochs} epochs ran; the model keeps the weights "
+                f"of {kept}."
             )
-        elif stop_at_convergence and not convergence.converged(net.history):
+            return [(message, UserWarning)]
+        if stop_at_convergence and not convergence.converged(net.history):
             watched = "validation loss" if self.early_stopping else "training loss"
-            notes.append(
-                (
-                    f"{type(self).__name__} ran max_epochs={epochs} epochs without converging: "
-                    f"the {watched} still improved by more than tol={self.tol} within the last "
-                    f"n_iter_no_change={self.n_iter_no_change} epochs. Raise max_epochs (or "
-                    "tol) if the features matter; warm_start=True continues this fit.",
-                    ConvergenceWarning,
-                )
+            message = (
+                f"{type(self).__name__} ran max_epochs={epochs} epochs without converging: "
+                f"the {watched} still improved by more than tol={self.tol} within the last "
+                f"n_iter_no_change={self.n_iter_no_change} epochs. Raise max_epochs (or "
+                "tol) if the features matter; warm_start=True continues this fit."
             )
-        self._n_features_out = module.code_size
-        return notes
+            return [(message, ConvergenceWarning)]
+        return []
+
+    @property
+    def history_(self):
+        """skorch.History: per-epoch records of every fit so far."""
+        return self.net_.history
+
+    @property
+    def n_iter_(self):
+        """int: epochs trained, all calls together."""
+        return len(self.net_.history)
+
+    @property
+    def _n_features_out(self):
+        # The code size, read by get_feature_names_out (as PCA's).
+        return self.net_.module_.code_size
 
     def _checkpoint_identity(self, n_features):
         """What a checkpoint must match to be resumed: the parameters that shape the fit."""
-        params = {
-            k: (list(v) if isinstance(v, tuple) else v)
-            for k, v in self.get_params().items()
-            if k not in ("max_epochs", "verbose", "callbacks", "checkpoint_dir", "tensorboard_dir")
-        }
+        ignored = {"max_epochs", "verbose", "callbacks", "checkpoint_dir", "tensorboard_dir"}
+        params = params_to_json({k: v for k, v in self.get_params().items() if k not in ignored})
         params = {
             k: v for k, v in params.items() if isinstance(v, (int, float, str, list, type(None)))
         }
         return {"class": type(self).__name__, "n_features": int(n_features), "params": params}
 
-    def _make_net(self, module, loss, device, corruption=None, split_seed=None, batch_size=256):
+    def _make_net(
+        self, module, loss, device, corruption=None, split_seed=None, batch_size=256, resume=False
+    ):
         """The skorch net that trains (and holds) ``module``."""
         return DenoisingNet(
             module=module,
@@ -465,7 +584,7 @@ class BaseAutoencoder(
             corruption=corruption,
             split_seed=split_seed,
             validation_fraction=self.validation_fraction if self.early_stopping else 0.0,
-            output_activation=_OUTPUT_ACTIVATIONS[loss],
+            output_activation=OUTPUT_ACTIVATIONS[loss],
             optimizer=torch.optim.Adam,
             # One fused kernel for the whole update: ~10% of a CPU epoch saved.
             optimizer__fused=True,
@@ -475,25 +594,29 @@ class BaseAutoencoder(
             optimizer__param_groups=[("*.bias", {"weight_decay": 0.0})],
             max_epochs=self.max_epochs,
             batch_size=batch_size,
-            callbacks=self._callbacks(),
+            callbacks=self._callbacks(module.n_features, resume),
             # Batch norm cannot train on a batch of one row.
-            iterator_train__min_batch_size=2 if getattr(self, "batch_norm", False) else 1,
+            iterator_train__min_batch_size=2 if self.batch_norm else 1,
             device=device,
             verbose=self.verbose,
             compile=self.compile,
         )
 
-    def _callbacks(self):
-        """The built-in callbacks of a fit, switched by parameters."""
-        callbacks = [("lr_schedule", StaircaseDecay(self.lr_decay_steps, self.lr_decay_rate))]
+    def _callbacks(self, n_features, resume=False):
+        """The built-in callbacks of a fit, switched by parameters, and the user's."""
+        callbacks = []
+        if self.checkpoint_dir is not None:
+            from ._checkpoint import Checkpoint, ResumeFromCheckpoint
+
+            identity = self._checkpoint_identity(n_features)
+            if resume:  # first: the others start from the restored history
+                callbacks.append(("resume", ResumeFromCheckpoint(self.checkpoint_dir, identity)))
+        callbacks.append(("lr_schedule", StaircaseDecay(self.lr_decay_steps, self.lr_decay_rate)))
         if self.monitor:
             callbacks.append(("monitor", TrainingMonitor()))
         if self.tensorboard_dir is not None:
             callbacks.append(("tensorboard", TensorBoard(self.tensorboard_dir)))
         if self.checkpoint_dir is not None:
-            from ._checkpoint import Checkpoint
-
-            identity = self._checkpoint_identity(self.n_features_in_)
             callbacks.append(("checkpoint", Checkpoint(self.checkpoint_dir, identity)))
         if self.verbose:
             callbacks.append(("progress_bar", ProgressBar()))
@@ -513,54 +636,16 @@ class BaseAutoencoder(
         return callbacks
 
     def _resolve_loss(self, lo, hi):
-        in_unit_interval = lo >= 0.0 and hi <= 1.0
         if self.loss == "auto":
-            return "bce" if in_unit_interval else "mse"
-        if self.loss == "bce" and not in_unit_interval:
-            raise ValueError(
-                "loss='bce' needs X in [0, 1] (it is a Bernoulli likelihood of each "
-                f"feature), but X spans [{lo:.4g}, {hi:.4g}]. Scale X into "
-                "[0, 1] (e.g. MinMaxScaler) or use loss='mse'."
+            return "bce" if _in_unit_interval(lo, hi) else "mse"
+        if self.loss == "bce":
+            _check_bce_range(
+                lo,
+                hi,
+                "loss='bce' needs X in [0, 1] (it is a Bernoulli likelihood of each feature)",
+                fix="scale X into [0, 1] (e.g. MinMaxScaler) or use loss='mse'",
             )
         return self.loss
-
-    def _make_corruption(self, X_train, loss):
-        """The corruption of this fit, with what it needs to know of X_train."""
-        if self.noise_factor == 0 or loss == "bce":
-            # Data in [0, 1]: Gaussian noise is clipped, salt and pepper is 0 and 1.
-            return self._corruption(loss, {})
-        # Unbounded data: Gaussian noise in each feature's own units; salt and
-        # pepper at each feature's extremes.
-        sparse = isinstance(X_train, SparseRows)
-        if self.noise_type == "gaussian":
-            if sparse:
-                matrix = X_train.matrix
-                mean = np.asarray(matrix.mean(axis=0)).ravel()
-                mean_sq = np.asarray(matrix.multiply(matrix).mean(axis=0)).ravel()
-                std = np.sqrt(np.maximum(mean_sq - mean**2, 0)).astype(np.float32)
-                return self._corruption(loss, {"scale": torch.from_numpy(std).to(X_train.device)})
-            return self._corruption(loss, {"scale": X_train.std(dim=0, correction=0)})
-        if self.noise_type == "salt_and_pepper":
-            if sparse:
-                bounds = [X_train.matrix.min(axis=0), X_train.matrix.max(axis=0)]
-                low, high = (
-                    torch.from_numpy(b.toarray().ravel().astype(np.float32)).to(X_train.device)
-                    for b in bounds
-                )
-            else:
-                low, high = X_train.aminmax(dim=0)
-            return self._corruption(loss, {"low": low, "high": high})
-        return self._corruption(loss, {})
-
-    def _corruption(self, loss, tensors):
-        """``noise_type``'s corruption from its data-derived ``tensors`` (None: no noise)."""
-        if self.noise_factor == 0:
-            return None
-        if self.noise_type == "gaussian":
-            return NOISE_TYPES["gaussian"](
-                self.noise_factor, scale=tensors.get("scale"), clip=loss == "bce"
-            )
-        return NOISE_TYPES[self.noise_type](self.noise_factor, **tensors)
 
     # ----------------------------------------------------------- evaluation
     def _evaluate(self, X, step, n_outputs):
@@ -576,10 +661,9 @@ class BaseAutoencoder(
         dtype = torch.float64 if X.dtype == np.float64 else torch.float32
         if dtype != next(module.parameters()).dtype:
             module = copy.deepcopy(module).to(dtype)
-        module.eval()
         device = torch.device(self.device_)
         out = np.empty((X.shape[0], n_outputs), dtype=X.dtype)
-        with torch.inference_mode(), denormals_flushed(device):
+        with evaluating(module), torch.inference_mode(), denormals_flushed(device):
             for start in range(0, X.shape[0], EVAL_BATCH_SIZE):
                 stop = start + EVAL_BATCH_SIZE
                 rows = X[start:stop]
@@ -591,8 +675,7 @@ class BaseAutoencoder(
         return out
 
     def _output_activation(self, logits):
-        activation = _OUTPUT_ACTIVATIONS[self.loss_]
-        return logits if activation is None else activation(logits)
+        return self.net_.reconstruction(logits)
 
     def _validate_X(self, X):
         check_is_fitted(self)
@@ -610,10 +693,12 @@ class BaseAutoencoder(
         return X
 
     def _check_range(self, lo, hi):
-        if self.loss_ == "bce" and (lo < 0.0 or hi > 1.0):
-            raise ValueError(
-                "this model was trained with loss='bce' on data in [0, 1], but X spans "
-                f"[{lo:.4g}, {hi:.4g}]; scale X as the training data was."
+        if self.loss_ == "bce":
+            _check_bce_range(
+                lo,
+                hi,
+                "this model was trained with loss='bce' on data in [0, 1]",
+                fix="scale X as the training data was",
             )
 
     def transform(self, X):

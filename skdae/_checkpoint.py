@@ -15,7 +15,7 @@ from pathlib import Path
 import torch
 from skorch.callbacks import Callback
 
-from ._persistence import folder_replaced_atomically
+from ._persistence import cpu_tensors, folder_replaced_atomically, history_records
 
 STATE_FILE, TENSORS_FILE = "checkpoint.json", "tensors.safetensors"
 
@@ -23,25 +23,37 @@ STATE_FILE, TENSORS_FILE = "checkpoint.json", "tensors.safetensors"
 def _write(folder, net, identity):
     from safetensors.torch import save_file
 
-    tensors = {
-        f"module.{k}": v.detach().cpu().contiguous() for k, v in net.module_.state_dict().items()
-    }
+    tensors = cpu_tensors(net.module_.state_dict(), prefix="module.")
     optimizer = net.optimizer_.state_dict()
     for index, state in optimizer["state"].items():
-        for key, value in state.items():
-            tensors[f"optimizer.{index}.{key}"] = torch.as_tensor(value).detach().cpu().contiguous()
+        state = {key: torch.as_tensor(value) for key, value in state.items()}
+        tensors.update(cpu_tensors(state, prefix=f"optimizer.{index}."))
     if net.generator is not None:
         tensors["generator"] = net.generator.get_state()
-    history = [{k: v for k, v in epoch.items() if k != "batches"} for epoch in net.history]
     document = {
         "identity": identity,
         "param_groups": optimizer["param_groups"],
-        "history": history,
+        "history": history_records(net.history),
         "split_seed": net.split_seed,
     }
     with folder_replaced_atomically(folder) as staging:
         save_file(tensors, str(staging / TENSORS_FILE))
         (staging / STATE_FILE).write_text(json.dumps(document))
+
+
+class ResumeFromCheckpoint(Callback):
+    """At the start of a fit, load ``directory/last`` if it belongs to this fit.
+
+    The first of the fit's callbacks, so that the others (the learning-rate
+    schedule, the convergence test) start from the restored history.
+    """
+
+    def __init__(self, directory, identity):
+        self.directory = directory
+        self.identity = identity
+
+    def on_train_begin(self, net, **kwargs):
+        self.resumed_epochs_ = resume(self.directory, net, self.identity)
 
 
 class Checkpoint(Callback):
@@ -76,7 +88,7 @@ def _load_module(folder, net):
 
 
 def resume(directory, net, identity):
-    """Load ``directory/last`` into an initialized net if it belongs to this fit.
+    """Load ``directory/last`` into an initialized net if ``identity`` matches its own.
 
     Returns the number of epochs it holds (0 when there is nothing to resume).
     """

@@ -1,13 +1,13 @@
 """ConvDenoisingAutoencoder: the seed's convolutional variant."""
 
 import math
-from numbers import Integral, Real
+from numbers import Integral
 
 import numpy as np
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from ._base import BaseAutoencoder, positive_ints
-from ._modules import ACTIVATIONS, DOWNSAMPLING, ConvAutoencoder
+from ._modules import DOWNSAMPLING, ConvAutoencoder
 
 
 class ConvDenoisingAutoencoder(BaseAutoencoder):
@@ -21,7 +21,7 @@ class ConvDenoisingAutoencoder(BaseAutoencoder):
     a fully connected layer, or keeps that map as the code; ``transform``
     returns the code. The
     decoder mirrors the encoder with transposed convolutions.
-    Training corrupts each batch with fresh Gaussian noise, as
+    Training corrupts each batch with fresh noise (``noise_type``), as
     ``DenoisingAutoencoder`` does, and shares all of its machinery.
 
     Parameters
@@ -58,129 +58,21 @@ class ConvDenoisingAutoencoder(BaseAutoencoder):
 "sigmoid"}, default="relu"
         Activation after every hidden layer (the code layer's is
         ``code_activation``). The decoder's last layer is linear.
-    dropout : float in [0, 1), default=0.0
-        Probability of dropping a unit after each hidden layer, in training.
     code_activation : {"relu", "leaky_relu", "elu", "gelu", "selu", "silu", \
 "tanh", "sigmoid", "linear"} or None, default=None
         Activation of the code layer, the features ``transform`` returns.
         None: ``activation``. ``"linear"``: none (and no dropout after it).
         With ``code_size=None`` there is no code layer: the code is the last
         feature map after ``activation``, and only None is accepted.
-    batch_norm : bool, default=False
-        Batch normalisation between each hidden layer and its activation
-        (those layers then have no bias). Training batches of one row cannot
-        be normalised: a last batch of one row joins the one before it.
-    noise_factor : float >= 0, default=0.5
-        Strength of the corruption; 0 trains a plain autoencoder. For
-        ``noise_type="gaussian"`` the standard deviation of the noise: with
-        ``loss_ == "bce"`` the noisy input is ``clip(x + noise_factor * N(0, 1),
-        0, 1)``; with ``"mse"`` the noise is scaled by each feature's standard
-        deviation and not clipped. For ``"masking"``, ``"salt_and_pepper"``
-        and ``"swap"`` the probability, below 1, that each value is corrupted.
-    noise_type : {"gaussian", "masking", "salt_and_pepper", "swap"}, \
-default="gaussian"
-        The corruption: additive Gaussian noise (the seed's); masking sets
-        values to 0; salt and pepper sets them to their low or high bound (0 or
-        1 for data in [0, 1], else each feature's training minimum or maximum),
-        each half of the time; swap replaces a value by the same feature's
-        value in another random row of the batch (for tabular data: a
-        corrupted value is always a plausible value of its feature).
-    loss : {"auto", "bce", "mse"}, default="auto"
-        ``"bce"``: sigmoid cross-entropy on the logits (X must be in [0, 1]);
-        ``"mse"``: squared error on a linear output; ``"auto"``: bce when X
-        is in [0, 1], else mse.
-    weight_decay : float >= 0, default=1e-5
-        L2 penalty on the weights (not the biases).
-    learning_rate : float > 0, default=1e-3
-        Adam's initial learning rate.
-    lr_decay_steps : int >= 1, default=1000
-        The learning rate is multiplied by ``lr_decay_rate`` every
-        ``lr_decay_steps`` batches (the seed's staircase decay).
-    lr_decay_rate : float in (0, 1], default=0.96
-        1 keeps the learning rate constant.
-    batch_size : int >= 1 or "auto", default="auto"
-        Rows per training batch. "auto": the number of training rows (less
-        the validation rows with ``early_stopping``) // 50, between 32 and
-        256, so that every epoch has enough steps for the convergence test
-        (256 from 12,800 rows on; 32 below 1,600).
-    max_epochs : int >= 1, default=200
-        The most passes over the training data. ``fit`` stops earlier, once
-        it has converged (see ``tol``); reaching ``max_epochs`` first raises a
-        ``ConvergenceWarning``.
-    device : str or torch.device, default="auto"
-        ``"auto"`` trains on ``"cuda"`` when torch sees a GPU, else on
-        ``"cpu"``; asking for ``"cuda"`` without one raises at ``fit``.
-    random_state : int, RandomState instance or None, default=None
-        Seeds everything of one fit (initial weights, batch order, noise,
-        dropout) through a ``torch.Generator`` of its own; torch's and numpy's
-        global random states are left as they were. The same int gives the same
-        model, bit for bit, on the CPU. None draws fresh entropy.
-    verbose : int, default=0
-        0 is silent; 1 shows a progress bar and prints a line per epoch.
-    compile : bool, default=False
-        Train through ``torch.compile`` (the training step only; evaluation
-        runs the plain module). Costs a compilation at the start of each fit;
-        see the README's speed table before switching it on.
-    early_stopping : bool, default=False
-        Hold out ``validation_fraction`` of the rows, stop when their loss has
-        not improved by ``tol`` for ``n_iter_no_change`` epochs, and keep the
-        weights of the best epoch. Off: every row trains, and the fit stops
-        when the training loss has not improved by ``tol`` for
-        ``n_iter_no_change`` epochs (``MLPRegressor``'s rules).
-    validation_fraction : float in (0, 1), default=0.1
-        Rows held out when ``early_stopping``; ``valid_loss`` and
-        ``valid_rmse`` are then recorded per epoch.
-    n_iter_no_change : int >= 1, default=10
-        Epochs in a row without improvement after which the fit has
-        converged and stops. Only the epochs of the current call count; a
-        ``partial_fit`` call (one epoch) never stops by it.
-    tol : float >= 0, default=1e-4
-        Improvement of the loss (the training loss, or the validation loss
-        with ``early_stopping``) below the best so far that counts as one. 0
-        stops only when the loss no longer falls at all.
-    monitor : bool, default=True
-        Record per epoch the learning rate, the gradient norm, and per hidden
-        layer the fraction of zero activations (``dead_units``: the largest
-        fraction of always-zero units), as the seed's summaries did.
-    tensorboard_dir : str or path-like, default=None
-        Also write the history, weight and activation histograms there for
-        TensorBoard (needs the ``tensorboard`` package).
-    callbacks : list of skorch callbacks or (name, callback), default=None
-        Extra side effects of the fit, e.g.
-        ``skdae.callbacks.ReconstructionImages``.
-    warm_start : bool, default=False
-        ``fit`` on a fitted estimator continues from its weights, Adam's state
-        and the learning-rate schedule for up to ``max_epochs`` more epochs,
-        stopping at convergence (X must have the same features); False starts
-        afresh. ``partial_fit`` always continues.
-    checkpoint_dir : str or path-like, default=None
-        After every epoch, write the weights, Adam's state, the random stream
-        and the history to ``checkpoint_dir/last`` (and the best epoch's to
-        ``best`` with early stopping). A fit with the same parameters and
-        number of features resumes from ``last``: a crash costs at most one
-        epoch.
+    {shared_parameters}
 
     Attributes
     ----------
     n_features_in_ : int
         Number of features (pixels times channels) seen during ``fit``.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
-        Names of the features seen during ``fit``, when X has string column
-        names.
     image_shape_ : tuple of int
         ``(channels, height, width)`` the rows were viewed as.
-    net_ : skdae._net.DenoisingNet
-        The fitted skorch net; ``net_.module_`` is the ``nn.Module``.
-    history_ : skorch.History
-        Per-epoch records of the fit (``train_loss``, ``dur``, ...).
-    loss_ : {"bce", "mse"}
-        The loss used, ``loss`` with "auto" resolved.
-    device_ : str
-        The device the model was trained on and evaluates on.
-    n_iter_ : int
-        Epochs trained, all calls together (``warm_start`` and
-        ``partial_fit`` add to it); fewer than ``max_epochs`` after a fit that
-        converged.
+    {shared_attributes}
 
     See Also
     --------
@@ -232,11 +124,8 @@ default="gaussian"
         "code_size": [Interval(Integral, 1, None, closed="left"), None],
         "kernel_size": [Interval(Integral, 1, None, closed="left")],
         "downsampling": [StrOptions(set(DOWNSAMPLING))],
-        "activation": [StrOptions(set(ACTIVATIONS))],
-        "dropout": [Interval(Real, 0, 1, closed="left")],
-        "code_activation": [StrOptions({*ACTIVATIONS, "linear"}), None],
-        "batch_norm": ["boolean"],
     }
+    _module_class = ConvAutoencoder
 
     def __init__(
         self,
@@ -247,8 +136,8 @@ default="gaussian"
         kernel_size=3,
         downsampling="stride",
         activation="relu",
-        dropout=0.0,
         code_activation=None,
+        dropout=0.0,
         batch_norm=False,
         noise_factor=0.5,
         noise_type="gaussian",
@@ -274,6 +163,10 @@ default="gaussian"
         checkpoint_dir=None,
     ):
         super().__init__(
+            activation=activation,
+            dropout=dropout,
+            code_activation=code_activation,
+            batch_norm=batch_norm,
             noise_factor=noise_factor,
             noise_type=noise_type,
             loss=loss,
@@ -302,10 +195,6 @@ default="gaussian"
         self.code_size = code_size
         self.kernel_size = kernel_size
         self.downsampling = downsampling
-        self.activation = activation
-        self.dropout = dropout
-        self.code_activation = code_activation
-        self.batch_norm = batch_norm
 
     def _image_shape(self, n_features):
         """``(channels, height, width)`` of a row of ``n_features`` values."""
@@ -333,13 +222,26 @@ default="gaussian"
             )
         return shape
 
-    def _channels(self):
-        return positive_ints(self.channels, "channels", "feature maps per convolution")
+    @property
+    def image_shape_(self):
+        """tuple of int: ``(channels, height, width)`` the rows are viewed as."""
+        return self.net_.module_.image_shape
+
+    def _module_spec(self, n_features):
+        return dict(
+            image_shape=self._image_shape(n_features),
+            channels=positive_ints(self.channels, "channels", "feature maps per convolution"),
+            code_size=None if self.code_size is None else int(self.code_size),
+            kernel_size=int(self.kernel_size),
+            downsampling=self.downsampling,
+            activation=self.activation,
+            dropout=float(self.dropout),
+            code_activation=self.code_activation,
+            batch_norm=bool(self.batch_norm),
+        )
 
     def _check_params(self, X):
         super()._check_params(X)
-        self._image_shape(X.shape[1])
-        self._channels()
         if self.kernel_size % 2 != 1:
             raise ValueError(
                 f"kernel_size must be odd (the convolutions pad it by half), got "
@@ -351,18 +253,3 @@ default="gaussian"
                 "but code_size=None has no code layer: the code is the last feature map, "
                 "after `activation`. Set code_size to an int, or code_activation=None."
             )
-
-    def _build_module(self, n_features, device):
-        self.image_shape_ = self._image_shape(n_features)
-        return ConvAutoencoder(
-            self.image_shape_,
-            self._channels(),
-            self.code_size,
-            kernel_size=self.kernel_size,
-            downsampling=self.downsampling,
-            activation=self.activation,
-            dropout=self.dropout,
-            code_activation=self.code_activation,
-            batch_norm=self.batch_norm,
-            device=device,
-        )

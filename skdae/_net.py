@@ -1,19 +1,26 @@
 """The skorch side: a ``NeuralNet`` whose training step corrupts each batch.
 
-skorch's loop is kept; three steps change:
+skorch's loop (``fit_loop``, ``notify``, the callbacks) is kept; what changes:
 
-* the data is one tensor already on the device, and batches are slices of a
-  per-epoch permutation (``TensorBatches``) rather than a ``DataLoader`` calling
-  ``__getitem__`` once per sample;
-* ``train_step_single`` corrupts the batch with fresh noise and compares the
-  reconstruction with the clean batch;
-* ``run_single_epoch`` sums the loss on the device and reads it once per epoch,
-  where skorch calls ``loss.item()`` (a host sync on a GPU) after every batch.
+* data: X is one tensor already on the device (or ``SparseRows``), and
+  batches are slices of a per-epoch permutation (``TensorBatches``) rather
+  than a ``DataLoader`` calling ``__getitem__`` once per sample; the
+  validation rows are drawn by a seed of their own (``get_split_datasets``);
+* the steps: ``train_step_single`` corrupts the batch with fresh noise and
+  compares the reconstruction with the clean batch; ``validation_step`` also
+  sums the squared error for the RMSE;
+* the epoch: ``run_single_epoch`` sums the loss on the device and reads it
+  once per epoch, where skorch calls ``loss.item()`` (a host sync on a GPU)
+  after every batch, and stops a diverging fit with ``TrainingDivergedError``;
+* the end: a callback may end the fit after an epoch (``stop_requested_``,
+  ``StopTraining``), e.g. ``ConvergenceCheck``, and ``KeepLastEpoch`` makes a
+  Ctrl-C keep the last finished epoch.
 """
 
 import math
 import warnings
 
+import numpy as np
 import torch
 from skorch import NeuralNet
 from skorch.callbacks import Callback, EpochTimer, PrintLog
@@ -30,7 +37,8 @@ class StopTraining(Exception):
 
 
 class ConvergenceCheck(Callback):
-    """End the fit once ``monitor`` has stopped improving (MLPRegressor's test).
+    """End the fit once ``monitor`` has stopped improving (MLPRegressor's test),
+    or after ``max_epochs`` epochs.
 
     An epoch whose ``monitor`` value is not below the best so far minus
     ``tol`` counts as one without improvement; after ``n_iter_no_change`` such
@@ -54,19 +62,42 @@ class ConvergenceCheck(Callback):
     first_epoch : int, default=0
         History index of the first epoch of this call (a warm start's earlier
         epochs are not compared with).
+    max_epochs : int or None, default=None
+        The most epochs of this call (from ``first_epoch`` on), counted in the
+        history: a fit resumed from a checkpoint runs only what is left.
+    stop_at_convergence : bool, default=True
+        False: only ``max_epochs`` ends the fit (``partial_fit``).
     """
 
     def __init__(
-        self, monitor="train_loss", n_iter_no_change=10, tol=1e-4, load_best=False, first_epoch=0
+        self,
+        monitor="train_loss",
+        n_iter_no_change=10,
+        tol=1e-4,
+        load_best=False,
+        first_epoch=0,
+        max_epochs=None,
+        stop_at_convergence=True,
     ):
         self.monitor = monitor
         self.n_iter_no_change = n_iter_no_change
         self.tol = tol
         self.load_best = load_best
         self.first_epoch = first_epoch
+        self.max_epochs = max_epochs
+        self.stop_at_convergence = stop_at_convergence
 
     def on_train_begin(self, net, **kwargs):
         self.best_epoch_, self.best_weights_ = None, None
+        if self.finished(net.history):
+            net.stop_requested_ = True  # a resumed fit that had already ended
+
+    def finished(self, history):
+        """Whether the fit is over: converged, or ``max_epochs`` epochs ran."""
+        ran = len(history) - self.first_epoch
+        if self.max_epochs is not None and ran >= self.max_epochs:
+            return True
+        return self.stop_at_convergence and self.converged(history)
 
     def progress(self, history):
         """``(best epoch index, epochs without improvement)`` over ``history``'s scores."""
@@ -88,12 +119,14 @@ class ConvergenceCheck(Callback):
             self.best_weights_ = {
                 k: v.detach().clone() for k, v in net.module_.state_dict().items()
             }
-        if no_change >= self.n_iter_no_change:
+        if self.stop_at_convergence and no_change >= self.n_iter_no_change:
             if net.verbose:
                 print(
                     f"Converged: {self.monitor} has not improved by tol={self.tol} "
                     f"for {self.n_iter_no_change} epochs."
                 )
+            net.stop_requested_ = True
+        elif self.finished(net.history):
             net.stop_requested_ = True
 
     def on_train_end(self, net, **kwargs):
@@ -114,6 +147,45 @@ class ConvergenceCheck(Callback):
                 print(f"Restored the weights of epoch {best_epoch + 1}, the best {self.monitor}.")
         # A copy of the weights has no place in a pickle (nor a CUDA one on a CPU machine).
         self.best_epoch_, self.best_weights_ = None, None
+
+
+class KeepLastEpoch(Callback):
+    """On Ctrl-C, keep the weights of the last finished epoch and say so.
+
+    skorch ends the fit on ``KeyboardInterrupt`` with the weights of the
+    interrupted batch; this callback (the first of the net's) keeps a copy of
+    the weights at the end of every epoch (~1 ms for the seed's model), puts
+    it back, drops the unfinished epoch from the history and sets the net's
+    ``interrupted_`` to the number of finished epochs. Interrupted before any
+    epoch finished, the ``KeyboardInterrupt`` goes on to the caller.
+    """
+
+    def on_train_begin(self, net, **kwargs):
+        self.snapshot_, self.in_epoch_ = None, False
+
+    def on_epoch_begin(self, net, **kwargs):
+        self.in_epoch_ = True
+
+    def on_epoch_end(self, net, **kwargs):
+        self.snapshot_ = {k: v.detach().clone() for k, v in net.module_.state_dict().items()}
+        self.in_epoch_ = False
+
+    def on_train_end(self, net, **kwargs):
+        snapshot, interrupted = self.snapshot_, self.in_epoch_
+        self.snapshot_, self.in_epoch_ = None, False  # no copy of the weights in a pickle
+        if not interrupted:
+            return
+        if snapshot is None:
+            raise KeyboardInterrupt  # not one epoch finished: nothing worth keeping
+        net.module_.load_state_dict(snapshot)
+        if net.history and "train_loss" not in net.history[-1]:
+            net.history.pop()  # the unfinished epoch
+        net.interrupted_ = len(net.history)
+
+
+def validation_size(n_samples, validation_fraction):
+    """Rows held out for validation: ``validation_fraction`` of them, at least one."""
+    return max(1, round(n_samples * validation_fraction)) if validation_fraction else 0
 
 
 class SparseRows:
@@ -146,6 +218,23 @@ class SparseRows:
 
     def subset(self, index):
         return SparseRows(self._rows(index), self.device)
+
+    # The per-feature statistics the corruptions learn, as torch names them.
+    def std(self, dim=0, correction=0):
+        if dim != 0 or correction != 0:
+            raise NotImplementedError("SparseRows.std is over rows, without correction")
+        mean = np.asarray(self.matrix.mean(axis=0)).ravel()
+        mean_sq = np.asarray(self.matrix.multiply(self.matrix).mean(axis=0)).ravel()
+        return self._tensor(np.sqrt(np.maximum(mean_sq - mean**2, 0)))
+
+    def aminmax(self, dim=0):
+        if dim != 0:
+            raise NotImplementedError("SparseRows.aminmax is over rows")
+        low, high = self.matrix.min(axis=0), self.matrix.max(axis=0)
+        return self._tensor(low.toarray().ravel()), self._tensor(high.toarray().ravel())
+
+    def _tensor(self, values):
+        return torch.from_numpy(np.asarray(values, dtype=np.float32)).to(self.device)
 
 
 class TensorBatches:
@@ -238,6 +327,7 @@ class DenoisingNet(NeuralNet):
     def get_default_callbacks(self):
         # skorch's defaults average per-batch losses that we no longer record.
         return [
+            ("keep_last_epoch", KeepLastEpoch()),
             ("epoch_timer", EpochTimer()),
             ("print_log", PrintLog(keys_ignored=["zero_fraction"])),
         ]
@@ -247,40 +337,19 @@ class DenoisingNet(NeuralNet):
             return X
         return super().get_dataset(X, y)
 
-    def fit(self, X, y=None, epochs=None, **fit_params):
-        """skorch's fit (a fresh start), for ``epochs`` epochs (None: max_epochs)."""
-        self.initialize()
-        return self.partial_fit(X, y, epochs=epochs, _routing_method="fit", **fit_params)
+    def on_train_begin(self, net, **kwargs):
+        super().on_train_begin(net, **kwargs)
+        self.stop_requested_ = False  # set by a callback to end the fit
+        self.interrupted_ = None  # set by KeepLastEpoch on Ctrl-C
 
-    def partial_fit(self, X, y=None, classes=None, epochs=None, **fit_params):
-        """skorch's, except that Ctrl-C keeps the last finished epoch and says so.
-
-        skorch swallows KeyboardInterrupt and keeps the weights of the
-        interrupted batch; here ``interrupted_`` tells the caller how many epochs
-        finished, and the module holds the weights of the last of them.
-        """
-        if not self.initialized_:
-            self.initialize()
-        routing_method = fit_params.pop("_routing_method", "partial_fit")
-        self.interrupted_ = None
-        self.epoch_snapshot_ = None
-        self.stop_requested_ = False
-        self.notify("on_train_begin", X=X, y=y)
+    def fit_loop(self, X, y=None, epochs=None, **fit_params):
+        """skorch's loop, which a callback may end after any epoch (``StopTraining``)."""
+        if self.stop_requested_:
+            return self  # a callback found the fit over before it began (a resumed one)
         try:
-            self.fit_loop(X, y, epochs=epochs, _routing_method=routing_method, **fit_params)
+            return super().fit_loop(X, y, epochs=epochs, **fit_params)
         except StopTraining:
-            pass
-        except KeyboardInterrupt:
-            if self.epoch_snapshot_ is None:
-                raise  # not one epoch finished: nothing worth keeping
-            self.module_.load_state_dict(self.epoch_snapshot_)
-            if self.history and "train_loss" not in self.history[-1]:
-                self.history.pop()  # the unfinished epoch
-            self.interrupted_ = len(self.history)
-        finally:
-            self.epoch_snapshot_ = None
-        self.notify("on_train_end", X=X, y=y)
-        return self
+            return self
 
     def __setstate__(self, state):
         # skorch warns twice when a GPU-trained net is unpickled without a GPU;
@@ -293,19 +362,14 @@ class DenoisingNet(NeuralNet):
         super().notify(method_name, **cb_kwargs)
         # A callback asks for the end of the fit (convergence); it ends once every
         # callback, the log line and the checkpoint included, has seen the epoch.
-        if method_name == "on_epoch_end" and getattr(self, "stop_requested_", False):
+        if method_name == "on_epoch_end" and self.stop_requested_:
             raise StopTraining
-
-    def on_epoch_end(self, net, **kwargs):
-        super().on_epoch_end(net, **kwargs)
-        # What a Ctrl-C in the next epoch falls back to (a copy: ~1 ms for the seed's model).
-        self.epoch_snapshot_ = {k: v.detach().clone() for k, v in self.module_.state_dict().items()}
 
     def get_split_datasets(self, X, y=None, **fit_params):
         data = self.get_dataset(X)
         if not self.validation_fraction:
             return data, None
-        n_valid = max(1, round(len(data) * self.validation_fraction))
+        n_valid = validation_size(len(data), self.validation_fraction)
         if n_valid >= len(data):
             raise ValueError(
                 f"validation_fraction={self.validation_fraction} of {len(data)} rows "
@@ -323,6 +387,10 @@ class DenoisingNet(NeuralNet):
         if training and isinstance(iterator, TensorBatches):
             iterator.generator = self.generator
         return iterator
+
+    def reconstruction(self, logits):
+        """The reconstruction the module's output (logits) stands for."""
+        return logits if self.output_activation is None else self.output_activation(logits)
 
     def corrupt(self, batch):
         """The batch the module sees in training: ``corruption(batch)``."""
@@ -344,8 +412,7 @@ class DenoisingNet(NeuralNet):
         with torch.no_grad():
             logits = self.infer(batch, **fit_params)
             loss = self.get_loss(logits, batch, X=batch, training=False)
-            reconstruction = self.output_activation(logits) if self.output_activation else logits
-            squared_error = (reconstruction - batch).square_().sum()
+            squared_error = (self.reconstruction(logits) - batch).square_().sum()
         return {"loss": loss, "y_pred": logits, "squared_error": squared_error}
 
     def run_single_epoch(self, iterator, training, prefix, step_fn, **fit_params):

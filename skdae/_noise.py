@@ -4,6 +4,10 @@ They run inside the training step, on the batch's device, drawing from the
 fit's own ``torch.Generator``; the clean batch is left untouched because the
 loss compares the reconstruction with it. Each keeps what it learned from the
 training data (a scale, bounds) in ``tensors``, which a saved model stores.
+
+``make_corruption`` builds the corruption of a fit: each kind knows what to
+learn from the training data (``statistics``), dense or sparse, so adding a
+kind touches this file alone.
 """
 
 import torch
@@ -15,6 +19,20 @@ class _Corruption:
     def __init__(self, noise_factor, **tensors):
         self.noise_factor = float(noise_factor)
         self.tensors = {k: v for k, v in tensors.items() if v is not None}
+
+    @classmethod
+    def statistics(cls, X):
+        """What this kind learns from unbounded training data X: ``{name: tensor}``.
+
+        X is a tensor, or ``skdae._net.SparseRows`` (both offer ``std`` and
+        ``aminmax`` over rows).
+        """
+        return {}
+
+    @classmethod
+    def build(cls, noise_factor, bounded, tensors):
+        """The corruption, for data in [0, 1] when ``bounded``."""
+        return cls(noise_factor, **tensors)
 
     def to(self, device):
         """Move the data-derived tensors to ``device`` (returns self)."""
@@ -46,6 +64,15 @@ class GaussianNoise(_Corruption):
     def __init__(self, noise_factor, scale=None, clip=False):
         super().__init__(noise_factor, scale=scale)
         self.clip = clip
+
+    @classmethod
+    def statistics(cls, X):
+        # Unbounded data: noise in each feature's own units.
+        return {"scale": X.std(dim=0, correction=0)}
+
+    @classmethod
+    def build(cls, noise_factor, bounded, tensors):
+        return cls(noise_factor, clip=bounded, **tensors)
 
     @property
     def scale(self):
@@ -105,6 +132,12 @@ class SaltAndPepperNoise(_Corruption):
     def __init__(self, noise_factor, low=None, high=None):
         super().__init__(noise_factor, low=low, high=high)
 
+    @classmethod
+    def statistics(cls, X):
+        # Unbounded data: each feature's own extremes.
+        low, high = X.aminmax(dim=0)
+        return {"low": low, "high": high}
+
     def __call__(self, batch, generator):
         draw = torch.rand(batch.shape, generator=generator, device=batch.device, dtype=batch.dtype)
         low = self.tensors.get("low", torch.zeros((), device=batch.device, dtype=batch.dtype))
@@ -152,3 +185,28 @@ NOISE_TYPES = {
     "salt_and_pepper": SaltAndPepperNoise,
     "swap": SwapNoise,
 }
+
+
+def make_corruption(noise_type, noise_factor, *, bounded, X=None, tensors=None):
+    """The corruption of a fit, or None for ``noise_factor=0`` (no noise).
+
+    Parameters
+    ----------
+    noise_type : str
+        A key of ``NOISE_TYPES``.
+    noise_factor : float
+    bounded : bool
+        The data is in [0, 1] (``loss_ == "bce"``): Gaussian noise is clipped,
+        salt and pepper is 0 and 1, and nothing is learned from the data.
+    X : torch.Tensor or SparseRows, default=None
+        The training data, to learn the kind's ``statistics`` from.
+    tensors : dict of torch.Tensor, default=None
+        The statistics themselves (a saved model's); they take precedence
+        over ``X``.
+    """
+    if noise_factor == 0:
+        return None
+    kind = NOISE_TYPES[noise_type]
+    if tensors is None:
+        tensors = kind.statistics(X) if X is not None and not bounded else {}
+    return kind.build(noise_factor, bounded, tensors)

@@ -90,11 +90,30 @@ def _checksum(document):
     return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
 
 
-def _history_to_json(history):
-    epochs = []
-    for epoch in history:
-        epochs.append({k: v for k, v in epoch.items() if k != "batches"})
-    return epochs
+def history_records(history):
+    """The history as plain JSON-able records, one per epoch (skorch's per-batch
+    lists dropped: skdae records none)."""
+    return [{k: v for k, v in epoch.items() if k != "batches"} for epoch in history]
+
+
+def cpu_tensors(state_dict, prefix=""):
+    """``{prefix + name: contiguous CPU tensor}``, as safetensors writes them."""
+    return {prefix + k: v.detach().cpu().contiguous() for k, v in state_dict.items()}
+
+
+def params_to_json(params):
+    """Estimator parameters as JSON values: tuples and arrays as lists, a
+    RandomState (no JSON form) as None."""
+    out = {}
+    for key, value in params.items():
+        if isinstance(value, np.ndarray):
+            value = value.tolist()
+        elif isinstance(value, tuple):
+            value = list(value)
+        elif key == "random_state" and not isinstance(value, (int, type(None))):
+            value = None
+        out[key] = value
+    return out
 
 
 def save(estimator, path):
@@ -117,18 +136,13 @@ def save(estimator, path):
         raise ValueError(
             "save cannot write callbacks (they are code); set_params(callbacks=None) first."
         )
-    params = {
-        k: (list(v) if isinstance(v, tuple) else v) for k, v in params.items() if k != "callbacks"
-    }
-    if not isinstance(params.get("random_state"), (int, type(None))):
-        params["random_state"] = None  # a RandomState instance has no JSON form
-    params = {k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in params.items()}
+    params = params_to_json({k: v for k, v in params.items() if k != "callbacks"})
     fitted = {
         "n_features_in_": int(estimator.n_features_in_),
         "loss_": estimator.loss_,
         "device_": estimator.device_,
         "n_iter_": int(estimator.n_iter_),
-        "n_features_out": int(estimator._n_features_out),
+        "n_features_out": int(estimator._n_features_out),  # for readers of format 2
     }
     if hasattr(estimator, "feature_names_in_"):
         fitted["feature_names_in_"] = [str(n) for n in estimator.feature_names_in_]
@@ -137,13 +151,10 @@ def save(estimator, path):
 
     from safetensors.torch import save as save_tensors
 
-    tensors = {
-        k: v.detach().cpu().contiguous() for k, v in estimator.net_.module_.state_dict().items()
-    }
+    tensors = cpu_tensors(estimator.net_.module_.state_dict())
     corruption = estimator.net_.corruption
     if corruption is not None:
-        for key, value in corruption.tensors.items():
-            tensors[_NOISE_PREFIX + key] = value.detach().cpu().contiguous()
+        tensors.update(cpu_tensors(corruption.tensors, prefix=_NOISE_PREFIX))
     weights = save_tensors(tensors)
     document = {
         "format": "skdae-model",
@@ -153,7 +164,7 @@ def save(estimator, path):
         "class": name,
         "params": params,
         "fitted": fitted,
-        "history": _history_to_json(estimator.history_),
+        "history": history_records(estimator.history_),
         "weights_sha256": hashlib.sha256(weights).hexdigest(),
     }
     document["checksum"] = _checksum(document)
@@ -180,7 +191,8 @@ def load(path, device=None):
     estimator : fitted skdae estimator
     """
     from . import __version__
-    from ._base import resolve_device
+    from ._noise import make_corruption
+    from ._runtime import resolve_device
 
     path = Path(path)
     model_file, weights_file = path / MODEL_FILE, path / WEIGHTS_FILE
@@ -266,8 +278,22 @@ def load(path, device=None):
         raise ModelFileError(f"{weights_file} does not fit the described network: {exc}") from None
 
     loss = fitted["loss_"]
-    corruption = estimator._corruption(loss, noise_tensors)
-    estimator.n_features_in_ = fitted["n_features_in_"]
+    if loss not in ("bce", "mse"):
+        raise ModelFileError(f"{model_file}: loss_ must be 'bce' or 'mse', got {loss!r}.")
+    n_epochs = len(document["history"])
+    if fitted["n_features_out"] != module.code_size or fitted.get("n_iter_", n_epochs) != n_epochs:
+        raise ModelFileError(
+            f"{model_file}: its fitted attributes contradict the network or the history."
+        )
+    try:
+        corruption = make_corruption(
+            estimator.noise_type,
+            estimator.noise_factor,
+            bounded=loss == "bce",
+            tensors=noise_tensors,
+        )
+    except TypeError as exc:
+        raise ModelFileError(f"{weights_file} holds unexpected noise statistics: {exc}") from None
     split_seed = fitted.get("validation_split_seed")
     if split_seed is not None and not (
         isinstance(split_seed, int) and not isinstance(split_seed, bool) and 0 <= split_seed < 2**63
@@ -275,17 +301,12 @@ def load(path, device=None):
         raise ModelFileError(
             f"{model_file}: validation_split_seed must be an int in [0, 2**63), got {split_seed!r}."
         )
+    estimator.n_features_in_ = fitted["n_features_in_"]
+    if "feature_names_in_" in fitted:
+        estimator.feature_names_in_ = np.asarray(fitted["feature_names_in_"], dtype=object)
     net = estimator._make_net(module, loss, device, corruption=corruption, split_seed=split_seed)
     net.initialize()
     net.module_ = module
     net.history = History(document["history"])
-    estimator.net_ = net
-    estimator.history_ = net.history
-    estimator.loss_ = loss
-    estimator.device_ = str(device)
-    estimator.n_features_in_ = fitted["n_features_in_"]
-    estimator.n_iter_ = fitted.get("n_iter_", len(net.history))
-    estimator._n_features_out = fitted["n_features_out"]
-    if "feature_names_in_" in fitted:
-        estimator.feature_names_in_ = np.asarray(fitted["feature_names_in_"], dtype=object)
+    estimator._set_fitted_state(net)
     return estimator

@@ -17,6 +17,8 @@ thread's mode into the workers at each parallel region by default.)
 
 torch has a setter for the mode but no getter, so the caller's mode is read by
 computing a product that is denormal unless flushing is on.
+
+``resolve_device`` turns the ``device`` parameter into the device a fit runs on.
 """
 
 import ctypes
@@ -107,3 +109,30 @@ def denormals_flushed(device):
     finally:
         if supported and not caller_mode:
             set_flush_denormal_everywhere(False)
+
+
+def resolve_device(device):
+    """Turn the ``device`` parameter into a ``torch.device``, or say why not."""
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        resolved = torch.device(device)
+    except (RuntimeError, TypeError, ValueError):
+        raise ValueError(
+            f"device={device!r} is not a device torch knows; expected 'auto', 'cpu', "
+            "'cuda' or 'cuda:N'."
+        ) from None
+    if resolved.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ValueError(
+                f"device={device!r} was asked for, but torch sees no CUDA GPU "
+                f"(torch {torch.__version__}, built for CUDA {torch.version.cuda}). "
+                "Use device='cpu', or device='auto' to take a GPU only when present."
+            )
+        if resolved.index is not None and resolved.index >= torch.cuda.device_count():
+            raise ValueError(
+                f"device={device!r}: torch sees only {torch.cuda.device_count()} GPU(s)."
+            )
+    elif resolved.type != "cpu":
+        raise ValueError(f"device={device!r}: only 'cpu' and 'cuda' devices are supported.")
+    return resolved

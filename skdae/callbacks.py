@@ -1,10 +1,12 @@
 """skorch callbacks that skdae uses; each one is a side effect of the fit loop.
 
-They read the net's history and module and never sync the host with the
-device more than once per epoch, so that monitoring stays cheap on a GPU.
+They read the net's history and module, and read values from the device only
+at the end of an epoch (a few numbers, one per monitored layer), never per
+batch, so that monitoring stays cheap on a GPU.
 """
 
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -22,7 +24,8 @@ class ProgressBar(Callback):
 
     Parameters
     ----------
-    file : writable, default=sys.stderr
+    file : writable, default=None
+        Where the bar is drawn; None: ``sys.stderr`` at the time of the fit.
     """
 
     def __init__(self, file=None):
@@ -36,7 +39,12 @@ class ProgressBar(Callback):
     def on_epoch_begin(self, net, dataset_train=None, **kwargs):
         from tqdm.auto import tqdm
 
-        total = -(-len(dataset_train) // net.batch_size) if dataset_train is not None else None
+        # The batches the net will really draw (batch norm merges a last batch of one row).
+        total = (
+            len(net.get_iterator(dataset_train, training=True))
+            if dataset_train is not None
+            else None
+        )
         epoch = len(net.history)
         self.pbar_ = tqdm(
             total=total,
@@ -103,16 +111,25 @@ def probe_activations(module, probe):
         layer.register_forward_hook(lambda _m, _i, out, name=name: outputs.__setitem__(name, out))
         for name, layer in activation_layers(module)
     ]
-    was_training = module.training
     try:
-        module.eval()
-        with torch.no_grad():
+        with evaluating(module), torch.no_grad():
             module(probe)
     finally:
-        module.train(was_training)
         for hook in hooks:
             hook.remove()
     return outputs
+
+
+@contextmanager
+def evaluating(module):
+    """``module`` in eval mode (no dropout, batch norm's running statistics),
+    back in the mode it was in afterwards, whatever happens."""
+    was_training = module.training
+    module.eval()
+    try:
+        yield module
+    finally:
+        module.train(was_training)
 
 
 class TrainingMonitor(Callback):
@@ -169,16 +186,20 @@ class TrainingMonitor(Callback):
 
 
 class TensorBoard(Callback):
-    """Write the history, histograms and (optionally) an embedding for TensorBoard.
+    """Write the history and histograms of a fit for TensorBoard.
 
     Per epoch: every numeric history entry as a scalar (``zero_fraction`` per
-    layer too), a histogram of each layer's weights and of each hidden
-    activation on the monitor's probe rows. Needs the ``tensorboard`` package.
+    layer too) and, with ``histograms``, a histogram of each layer's weights
+    and of each hidden activation on the first 512 training rows -- the
+    seed's summaries. Needs the ``tensorboard`` package.
 
     Parameters
     ----------
     log_dir : path-like
+        The folder TensorBoard reads (``tensorboard --logdir``).
     histograms : bool, default=True
+        False writes the scalars only (histograms cost a host copy of every
+        weight per epoch).
     """
 
     def __init__(self, log_dir, histograms=True):
@@ -250,13 +271,8 @@ class ReconstructionImages(Callback):
     def on_epoch_end(self, net, **kwargs):
         from .plotting import plot_reconstructions
 
-        module = net.module_
-        was_training = module.training
-        module.eval()
-        with torch.no_grad():
-            logits = module(self.noisy_)
-            out = net.output_activation(logits) if net.output_activation else logits
-        module.train(was_training)
+        with evaluating(net.module_) as module, torch.no_grad():
+            out = net.reconstruction(module(self.noisy_))
         epoch = net.history[-1, "epoch"]
         path = self.directory_ / f"epoch_{epoch:03d}.png"
         plot_reconstructions(

@@ -14,6 +14,10 @@ from pathlib import Path
 
 import numpy as np
 
+from ._modules import ACTIVATIONS, DOWNSAMPLING
+from ._noise import NOISE_TYPES
+from ._persistence import params_to_json
+
 # ------------------------------------------------------------------ data
 
 
@@ -124,7 +128,7 @@ ARCHITECTURE_OPTIONS = {
         "--downsampling": (
             "downsampling",
             dict(
-                choices=["stride", "maxpool"],
+                choices=list(DOWNSAMPLING),
                 help="how each block halves the image: a stride-2 convolution (stride), or "
                 "two convolutions and a 2x2 max-pool (maxpool; the seed's network is "
                 "--channels 16 8 8 --downsampling maxpool --code-size none) (convolutional)",
@@ -153,7 +157,7 @@ ESTIMATOR_OPTIONS = {
     ),
     "--noise-type": (
         "noise_type",
-        dict(choices=["gaussian", "masking", "salt_and_pepper", "swap"], help="the corruption"),
+        dict(choices=sorted(NOISE_TYPES), help="the corruption"),
     ),
     "--loss": ("loss", dict(choices=["auto", "bce", "mse"], help="reconstruction loss")),
     "--weight-decay": ("weight_decay", dict(type=float, help="L2 penalty on the weights")),
@@ -188,17 +192,7 @@ ESTIMATOR_OPTIONS = {
     "--code-activation": (
         "code_activation",
         dict(
-            choices=[
-                "relu",
-                "leaky_relu",
-                "elu",
-                "gelu",
-                "selu",
-                "silu",
-                "tanh",
-                "sigmoid",
-                "linear",
-            ],
+            choices=[*ACTIVATIONS, "linear"],
             help="the code layer's activation (default: --activation's)",
         ),
     ),
@@ -330,14 +324,10 @@ def _train(args):
         epochs=dae.n_iter_,
         device=dae.device_,
         dataset=args.dataset,
-        params={
-            k: v
-            for k, v in dae.get_params().items()
-            if isinstance(v, (int, float, str, tuple, type(None)))
-        },
+        params=params_to_json({k: v for k, v in dae.get_params().items() if k != "callbacks"}),
     )
     dae.save(out / "model")
-    (out / "metrics.json").write_text(json.dumps(metrics, indent=2, default=list) + "\n")
+    (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
     plot_learning_curve(dae.history_, path=out / "learning_curve.png")
     codes = dae.transform(X_test)
     plot_latent_map(codes, y_test, path=out / "latent_map.png", title=f"{args.dataset} test codes")

@@ -50,3 +50,19 @@ def power_cut(monkeypatch):
             monkeypatch.setattr(DenoisingNet, "train_step_single", original)
 
     return cut
+
+
+@pytest.fixture
+def epoch_counter():
+    """A skorch callback that counts the epochs it sees (``epochs_``)."""
+    from skorch.callbacks import Callback
+
+    class CountEpochs(Callback):
+        def initialize(self):
+            self.epochs_ = 0
+            return self
+
+        def on_epoch_end(self, net, **kwargs):
+            self.epochs_ += 1
+
+    return CountEpochs()

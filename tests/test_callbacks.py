@@ -18,9 +18,8 @@ def test_monitor_records_what_the_seed_logged(digits):
     assert set(last["zero_fraction"]) == {"encoder.1", "encoder.3", "decoder.1"}
     assert all(0 <= v <= 1 for v in last["zero_fraction"].values())
     assert 0 <= last["dead_units"] <= 1
-    assert dae.net_.callbacks_  # the probe rows are not kept in the fitted model
     monitor = dict(dae.net_.callbacks_)["monitor"]
-    assert monitor.probe_ is None
+    assert monitor.probe_ is None  # the probe rows are not kept in the fitted model
 
 
 def test_monitor_can_be_switched_off(unit_X, tiny):
@@ -94,19 +93,8 @@ def test_early_stopping_needs_two_rows():
         DenoisingAutoencoder((2,), early_stopping=True).fit(np.ones((1, 3)) * 0.5)
 
 
-def test_user_callbacks_run_and_bad_ones_are_refused(unit_X, tiny):
-    from skorch.callbacks import Callback
-
-    class CountEpochs(Callback):
-        def initialize(self):
-            self.epochs_ = 0
-            return self
-
-        def on_epoch_end(self, net, **kwargs):
-            self.epochs_ += 1
-
-    counter = CountEpochs()
-    dae = DenoisingAutoencoder(**dict(tiny, callbacks=[counter])).fit(unit_X)
+def test_user_callbacks_run_and_bad_ones_are_refused(unit_X, tiny, epoch_counter):
+    dae = DenoisingAutoencoder(**dict(tiny, callbacks=[epoch_counter])).fit(unit_X)
     assert dict(dae.net_.callbacks_)["user_0_CountEpochs"].epochs_ == 3
     with pytest.raises(TypeError, match="skorch callbacks"):
         DenoisingAutoencoder(**dict(tiny, callbacks=["print"])).fit(unit_X)
@@ -231,6 +219,32 @@ def test_a_resumed_fit_stops_where_the_uninterrupted_one_did(power_cut, digits, 
     assert dae.n_iter_ == whole.n_iter_
     # The best epoch's weights, restored from the checkpoint: the same model.
     np.testing.assert_array_equal(dae.transform(X), whole.transform(X))
+
+
+def test_running_a_checkpointed_fit_that_reached_max_epochs_again_trains_nothing(digits, tmp_path):
+    X, _ = digits
+    params = dict(hidden_units=(16, 4), max_epochs=3, random_state=0, checkpoint_dir=tmp_path)
+    with pytest.warns(ConvergenceWarning):
+        first = DenoisingAutoencoder(**params).fit(X)
+    with pytest.warns(ConvergenceWarning):  # still the fit that did not converge
+        again = DenoisingAutoencoder(**params).fit(X)
+    assert again.n_iter_ == first.n_iter_ == 3
+    np.testing.assert_array_equal(again.transform(X), first.transform(X))
+
+
+def test_partial_fit_with_early_stopping_validates_each_call_and_never_stops(digits):
+    X, _ = digits
+    dae = DenoisingAutoencoder(
+        (16, 4), early_stopping=True, n_iter_no_change=1, tol=10.0, random_state=0
+    )
+    split_seeds = []
+    for calls in range(1, 4):
+        dae.partial_fit(X)
+        assert dae.n_iter_ == calls
+        assert "valid_loss" in dae.history_[-1]
+        split_seeds.append(dae.net_.split_seed)
+    # The same held-out rows each call: the split has a seed of its own.
+    assert split_seeds[0] is not None and len(set(split_seeds)) == 1
 
 
 @pytest.mark.parametrize("early_stopping", [False, True])

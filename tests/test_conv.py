@@ -260,7 +260,11 @@ def test_grid_search_over_channels(digits):
         {"channels": [(2,), (4, 8)]},
         cv=2,
     ).fit(X[:400])
-    assert search.best_params_["channels"] in [(2,), (4, 8)]
+    scores = search.cv_results_["mean_test_score"]
+    assert np.isfinite(scores).all() and scores[0] != scores[1]
+    assert search.best_params_["channels"] == [(2,), (4, 8)][int(np.argmax(scores))]
+    # The refitted model has the chosen network.
+    assert search.best_estimator_.net_.module_.spec["channels"] == search.best_params_["channels"]
 
 
 def test_save_load_and_pickle_give_identical_codes(digits, conv_tiny, tmp_path):

@@ -142,9 +142,8 @@ def test_a_diverging_partial_fit_keeps_the_previous_model(digits):
     X, _ = digits
     dae = DenoisingAutoencoder((16, 4), max_epochs=2, random_state=0, loss="mse").fit(X)
     before = dae.transform(X)
-    dae.net_.set_params(lr=1e12)  # the running net's rate, as a warm start keeps it
     with pytest.raises(TrainingDivergedError):
-        dae.partial_fit(X * 1e3)
+        dae.set_params(learning_rate=1e12).partial_fit(X * 1e3)
     assert dae.n_iter_ == 2
     assert np.array_equal(dae.transform(X), before)
 
@@ -174,11 +173,31 @@ def test_a_checkpoint_of_another_model_is_not_resumed(digits, tmp_path):
 
 
 def test_early_stopping_checkpoints_the_best_epoch(digits, tmp_path):
+    from safetensors.torch import load_file
+
     X, _ = digits
-    DenoisingAutoencoder(
-        (16, 4), max_epochs=3, early_stopping=True, random_state=0, checkpoint_dir=str(tmp_path)
+    dae = DenoisingAutoencoder(
+        (16, 4),
+        max_epochs=30,
+        learning_rate=0.05,  # a noisy validation loss: the best epoch is not the last
+        early_stopping=True,
+        n_iter_no_change=3,
+        tol=0.0,
+        random_state=0,
+        checkpoint_dir=str(tmp_path),
     ).fit(X)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["best", "last"]
+    losses = dae.history_[:, "valid_loss"]
+    best = int(np.argmin(losses))
+    assert best < len(losses) - 1
+    # best/ holds the best epoch's weights, which the fitted model kept; last/ the last epoch's.
+    saved = load_file(str(tmp_path / "best" / "tensors.safetensors"))
+    last = load_file(str(tmp_path / "last" / "tensors.safetensors"))
+    for name, value in dae.net_.module_.state_dict().items():
+        assert torch.equal(saved[f"module.{name}"], value)
+    assert any(
+        not torch.equal(last[f"module.{n}"], v) for n, v in dae.net_.module_.state_dict().items()
+    )
 
 
 @pytest.mark.parametrize("fmt", ["csr", "csc"])

@@ -85,3 +85,14 @@ def test_assume_finite_skips_the_scan_like_sklearn(unit_X, tiny):
         dae.transform(bad)
     with sklearn.config_context(assume_finite=True):
         assert np.isnan(dae.transform(bad)[3]).all()
+
+
+def test_assume_finite_also_skips_the_bce_range_check(unit_X, tiny):
+    import sklearn
+
+    dae = DenoisingAutoencoder(**tiny).fit(unit_X)
+    assert dae.loss_ == "bce"
+    with pytest.raises(ValueError, match=r"spans \[0\.\d+, 1\.99"):
+        dae.transform(unit_X * 2)
+    with sklearn.config_context(assume_finite=True):  # no scan at all: the caller vouches
+        assert np.isfinite(dae.transform(unit_X * 2)).all()

@@ -1,0 +1,130 @@
+"""Docstring text the estimators share (inserted by ``BaseAutoencoder``).
+
+Each estimator's docstring holds ``{shared_parameters}`` and
+``{shared_attributes}`` lines where these blocks go, so that the parameters
+every skdae autoencoder has are documented once.
+"""
+
+SHARED_PARAMETERS = """\
+    dropout : float in [0, 1), default=0.0
+        Probability of dropping a unit after each hidden layer, in training.
+    batch_norm : bool, default=False
+        Batch normalisation between each hidden layer and its activation
+        (those layers then have no bias). Training batches of one row cannot
+        be normalised: a last batch of one row joins the one before it.
+    noise_factor : float >= 0, default=0.5
+        Strength of the corruption; 0 trains a plain autoencoder. For
+        ``noise_type="gaussian"`` the standard deviation of the noise: with
+        ``loss_ == "bce"`` the noisy input is ``clip(x + noise_factor * N(0, 1),
+        0, 1)``; with ``"mse"`` the noise is scaled by each feature's standard
+        deviation and not clipped. For ``"masking"``, ``"salt_and_pepper"``
+        and ``"swap"`` the probability, below 1, that each value is corrupted.
+    noise_type : {"gaussian", "masking", "salt_and_pepper", "swap"}, \
+default="gaussian"
+        The corruption: additive Gaussian noise (the seed's); masking sets
+        values to 0; salt and pepper sets them to their low or high bound (0 or
+        1 for data in [0, 1], else each feature's training minimum or maximum),
+        each half of the time; swap replaces a value by the same feature's
+        value in another random row of the batch (for tabular data: a
+        corrupted value is always a plausible value of its feature).
+    loss : {"auto", "bce", "mse"}, default="auto"
+        ``"bce"``: sigmoid cross-entropy on the logits (X must be in [0, 1]);
+        ``"mse"``: squared error on a linear output; ``"auto"``: bce when X
+        is in [0, 1], else mse.
+    weight_decay : float >= 0, default=1e-5
+        L2 penalty on the weights (not the biases).
+    learning_rate : float > 0, default=1e-3
+        Adam's initial learning rate.
+    lr_decay_steps : int >= 1, default=1000
+        The learning rate is multiplied by ``lr_decay_rate`` every
+        ``lr_decay_steps`` batches (the seed's staircase decay).
+    lr_decay_rate : float in (0, 1], default=0.96
+        1 keeps the learning rate constant.
+    batch_size : int >= 1 or "auto", default="auto"
+        Rows per training batch. "auto": the number of training rows (less
+        the validation rows with ``early_stopping``) // 50, between 32 and
+        256, so that every epoch has enough steps for the convergence test
+        (256 from 12,800 rows on; 32 below 1,600).
+    max_epochs : int >= 1, default=200
+        The most passes over the training data. ``fit`` stops earlier, once
+        it has converged (see ``tol``); reaching ``max_epochs`` first raises a
+        ``ConvergenceWarning``.
+    device : str or torch.device, default="auto"
+        ``"auto"`` trains on ``"cuda"`` when torch sees a GPU, else on
+        ``"cpu"``; asking for ``"cuda"`` without one raises at ``fit``.
+    random_state : int, RandomState instance or None, default=None
+        Seeds everything of one fit (initial weights, batch order, noise,
+        dropout) through a ``torch.Generator`` of its own; torch's and numpy's
+        global random states are left as they were. The same int gives the same
+        model, bit for bit, on the CPU. None draws fresh entropy.
+    verbose : int, default=0
+        0 is silent; 1 shows a progress bar and prints a line per epoch.
+    compile : bool, default=False
+        Train through ``torch.compile`` (the training step only; evaluation
+        runs the plain module). Costs a compilation at the start of each fit;
+        see the README's speed table before switching it on.
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the rows, stop when their loss has
+        not improved by ``tol`` for ``n_iter_no_change`` epochs, and keep the
+        weights of the best epoch. Off: every row trains, and the fit stops
+        when the training loss has not improved by ``tol`` for
+        ``n_iter_no_change`` epochs (``MLPRegressor``'s rules).
+    validation_fraction : float in (0, 1), default=0.1
+        Rows held out when ``early_stopping``; ``valid_loss`` and
+        ``valid_rmse`` are then recorded per epoch.
+    n_iter_no_change : int >= 1, default=10
+        Epochs in a row without improvement after which the fit has
+        converged and stops. Only the epochs of the current call count; a
+        ``partial_fit`` call (one epoch) never stops by it.
+    tol : float >= 0, default=1e-4
+        Improvement of the loss (the training loss, or the validation loss
+        with ``early_stopping``) below the best so far that counts as one. 0
+        stops only when the loss no longer falls at all.
+    monitor : bool, default=True
+        Record per epoch the learning rate, the gradient norm, and per hidden
+        layer the fraction of zero activations (``dead_units``: the largest
+        fraction of always-zero units), as the seed's summaries did.
+    tensorboard_dir : str or path-like, default=None
+        Also write the history, weight and activation histograms there for
+        TensorBoard (needs the ``tensorboard`` package).
+    callbacks : list of skorch callbacks or (name, callback), default=None
+        Extra side effects of the fit, e.g.
+        ``skdae.callbacks.ReconstructionImages``.
+    warm_start : bool, default=False
+        ``fit`` on a fitted estimator continues from its weights, Adam's state
+        and the learning-rate schedule for up to ``max_epochs`` more epochs,
+        stopping at convergence (X must have the same features); False starts
+        afresh. ``partial_fit`` always continues. A warm fit takes every
+        parameter as it is now (learning rate, weight decay and schedule,
+        noise, batch size, early stopping, convergence test, callbacks,
+        device, ...), except those the fitted network is made of (its
+        widths, activations, dropout, batch norm and, for the convolutional
+        network, its image shape, channels, code size, kernel and
+        downsampling) and ``loss``: changing those raises ``ValueError``.
+        The noise's learned statistics (a scale, bounds) are kept unless
+        the noise changed.
+    checkpoint_dir : str or path-like, default=None
+        After every epoch, write the weights, Adam's state, the random stream
+        and the history to ``checkpoint_dir/last`` (and the best epoch's to
+        ``best`` with early stopping). A fit with the same parameters and
+        number of features resumes from ``last``: a crash costs at most one
+        epoch.
+"""
+
+SHARED_ATTRIBUTES = """\
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of the features seen during ``fit``, when X has string column
+        names.
+    net_ : skdae._net.DenoisingNet
+        The fitted skorch net; ``net_.module_`` is the ``nn.Module``.
+    history_ : skorch.History
+        Per-epoch records of the fit (``train_loss``, ``dur``, ...).
+    loss_ : {"bce", "mse"}
+        The loss used, ``loss`` with "auto" resolved.
+    device_ : str
+        The device the model was trained on and evaluates on.
+    n_iter_ : int
+        Epochs trained, all calls together (``warm_start`` and
+        ``partial_fit`` add to it); fewer than ``max_epochs`` after a fit that
+        converged.
+"""
