@@ -2,6 +2,7 @@
 
 from ._conv import ConvDenoisingAutoencoder
 from ._estimator import DenoisingAutoencoder
+from ._net import TrainingDivergedError
 from ._persistence import ModelFileError, load
 
 __version__ = "0.1.0"
@@ -10,6 +11,7 @@ __all__ = [
     "ConvDenoisingAutoencoder",
     "DenoisingAutoencoder",
     "ModelFileError",
+    "TrainingDivergedError",
     "load",
     "__version__",
 ]

@@ -4,7 +4,7 @@
 (``skdae._net.DenoisingNet``) around the module that a subclass builds, trains
 it, and evaluates the fitted module for ``transform``, ``inverse_transform``,
 ``score_samples`` and ``score``. A public estimator only declares its own
-parameters and implements ``_build_module``.
+parameters, its ``_module_class`` and ``_module_spec``.
 """
 
 import copy
@@ -33,12 +33,13 @@ from torch import nn
 
 from ._docs import SHARED_ATTRIBUTES as _SHARED_ATTRIBUTES_DOC
 from ._docs import SHARED_PARAMETERS as _SHARED_PARAMETERS_DOC
-from ._modules import ACTIVATIONS
+from ._modules import ACTIVATIONS, evaluating
 from ._net import ConvergenceCheck, DenoisingNet, SparseRows, validation_size
 from ._noise import NOISE_TYPES, make_corruption
 from ._persistence import params_to_json
+from ._persistence import save as save_model
 from ._runtime import denormals_flushed, resolve_device
-from .callbacks import ProgressBar, StaircaseDecay, TensorBoard, TrainingMonitor, evaluating
+from .callbacks import ProgressBar, StaircaseDecay, TensorBoard, TrainingMonitor
 
 # batch_size="auto": rows // this, between 32 and 256 (see _batch_size).
 AUTO_BATCHES_PER_EPOCH = 50
@@ -56,10 +57,15 @@ def _in_unit_interval(lo, hi):
     return lo >= 0.0 and hi <= 1.0
 
 
+def _number(value):
+    """``value`` with the digits that tell it apart (1.000001 is not "1")."""
+    return repr(float(value)) if float(value) != int(value) else str(int(value))
+
+
 def _check_bce_range(lo, hi, needs, fix):
     """The bce rule, at fit and after: data in [0, 1] (a Bernoulli likelihood per feature)."""
     if not _in_unit_interval(lo, hi):
-        raise ValueError(f"{needs}, but X spans [{lo:.4g}, {hi:.4g}]; {fix}.")
+        raise ValueError(f"{needs}, but X spans [{_number(lo)}, {_number(hi)}]; {fix}.")
 
 
 def _same_noise(corruption, noise_type, noise_factor):
@@ -124,6 +130,24 @@ def value_range(X, input_name="X", check_finite=True):
             )
         raise ValueError(f"Input {input_name} contains infinity; skdae needs finite values.")
     return lo, hi
+
+
+def check_text_columns(X):
+    """Name a DataFrame's text or categorical columns, which skdae cannot train on."""
+    if not (type(X).__module__.startswith("pandas") and hasattr(X, "dtypes")):
+        return
+    from pandas.api.types import is_bool_dtype, is_numeric_dtype
+
+    dtypes = X.dtypes.items() if hasattr(X.dtypes, "items") else [(X.name, X.dtypes)]
+    text = [
+        str(name) for name, dtype in dtypes if not (is_numeric_dtype(dtype) or is_bool_dtype(dtype))
+    ]
+    if text:
+        raise ValueError(
+            f"X has non-numeric columns {text}; skdae trains on numbers. Encode them first, "
+            "e.g. ColumnTransformer([('text', OneHotEncoder(), "
+            f"{text!r})], remainder='passthrough') before the autoencoder in a Pipeline."
+        )
 
 
 def positive_ints(value, name, meaning):
@@ -348,7 +372,8 @@ class BaseAutoencoder(
     def _fit_keeping_state(self, X, warm, epochs, stop):
         warm = warm and hasattr(self, "net_")
         state_before = self.__dict__.copy()
-        # The net is trained in place: keep a copy to fall back to.
+        # A warm fit trains the fitted module, Adam's state and history in place:
+        # keep a copy of the net to fall back to.
         net_before = copy.deepcopy(self.net_) if warm else None
         try:
             notes = self._fit(X, warm, epochs, stop)
@@ -367,7 +392,7 @@ class BaseAutoencoder(
 
     def _fit(self, X, warm, epochs, stop_at_convergence):
         """The steps of a fit; returns the warnings to emit once it is kept."""
-        X, value_range_ = self._validate_training_data(X, reset=not warm)
+        X, value_range_ = self._validate_training_data(X, warm)
         n_before = self.n_iter_ if warm else 0
         # A warm start draws a stream of its own, not the first fit's again.
         seed = (torch_seed(self.random_state) + n_before) % 2**63
@@ -383,18 +408,20 @@ class BaseAutoencoder(
         self._set_fitted_state(net)
         return self._fit_notes(net, epochs, n_before, stop_at_convergence)
 
-    def _validate_training_data(self, X, reset):
-        """Step 1: X checked and converted, the parameters checked against it.
+    def _validate_training_data(self, X, warm):
+        """Step 1: X checked and converted, the parameters checked against it
+        (and, for a warm start, against the fitted network).
 
         Returns X and its ``(min, max)``.
         """
+        check_text_columns(X)
         X = validate_data(
             self,
             X,
             accept_sparse=["csr", "csc"],
             dtype=[np.float64, np.float32],
             ensure_all_finite=False,
-            reset=reset,
+            reset=not warm,
         )
         lo, hi = value_range(X, check_finite=not get_config()["assume_finite"])
         float32_max = float(np.finfo(np.float32).max)
@@ -404,6 +431,8 @@ class BaseAutoencoder(
                 "that training computes in; scale X first (e.g. StandardScaler)."
             )
         self._check_params(X)
+        if warm:
+            self._check_warm_params(X.shape[1], lo, hi)
         return X, (lo, hi)
 
     def _prepare_cold(self, X, value_range_, device, generator, seed):
@@ -441,19 +470,20 @@ class BaseAutoencoder(
         """
         old = self.net_
         module = old.module_
-        self._check_warm_params(X.shape[1], module, *value_range_)
+        if module.spec["dropout"] != float(self.dropout):  # both > 0 (_check_warm_params)
+            module.set_dropout(float(self.dropout))
         module.to(device)
         X_train = _as_tensor(X, device)
         corruption = old.corruption
         if not _same_noise(corruption, self.noise_type, self.noise_factor):
             corruption = make_corruption(
-                self.noise_type, self.noise_factor, bounded=self.loss_ == "bce", X=X_train
+                self.noise_type, self.noise_factor, bounded=self.loss_function_ == "bce", X=X_train
             )
         elif corruption is not None:
             corruption.to(device)
         net = self._make_net(
             module,
-            self.loss_,
+            self.loss_function_,
             device,
             corruption=corruption,
             split_seed=old.split_seed,  # validate on the rows held out before
@@ -468,23 +498,29 @@ class BaseAutoencoder(
         net.history = old.history
         return net, X_train
 
-    def _check_warm_params(self, n_features, module, lo, hi):
-        """Refuse a warm start whose parameters changed what cannot change."""
-        fitted_spec = getattr(module, "spec", None)
-        if fitted_spec is not None:
-            spec = self._module_spec(n_features)
-            changed = sorted(k for k in spec if spec[k] != fitted_spec.get(k))
-            if changed:
-                was = ", ".join(f"{k}={fitted_spec.get(k)!r}" for k in changed)
-                now = ", ".join(f"{k}={spec[k]!r}" for k in changed)
-                raise ValueError(
-                    f"warm start: the fitted network has {was}, but the parameters now ask "
-                    f"for {now}. A warm start trains the fitted network on; set "
-                    "warm_start=False (or call fit on a clone) to train a new one."
-                )
-        if self.loss not in ("auto", self.loss_):
+    def _check_warm_params(self, n_features, lo, hi):
+        """Refuse a warm start whose parameters changed what cannot change.
+
+        The network's shape, activations and batch norm cannot; dropout's
+        probability can, unless the fitted network has no dropout layers (it was
+        trained with 0) or would lose them (0 now).
+        """
+        fitted_spec = self.net_.module_.spec
+        spec = self._module_spec(n_features)
+        if min(spec["dropout"], fitted_spec["dropout"]) > 0:
+            spec["dropout"] = fitted_spec["dropout"]  # set on the fitted layers
+        changed = sorted(k for k in spec if spec[k] != fitted_spec.get(k))
+        if changed:
+            was = ", ".join(f"{k}={fitted_spec.get(k)!r}" for k in changed)
+            now = ", ".join(f"{k}={spec[k]!r}" for k in changed)
             raise ValueError(
-                f"warm start: the model was trained with loss={self.loss_!r}, and loss="
+                f"warm start: the fitted network has {was}, but the parameters now ask "
+                f"for {now}. A warm start trains the fitted network on; set "
+                "warm_start=False (or call fit on a clone) to train a new one."
+            )
+        if self.loss not in ("auto", self.loss_function_):
+            raise ValueError(
+                f"warm start: the model was trained with loss={self.loss_function_!r}, and loss="
                 f"{self.loss!r} cannot take over its weights; set warm_start=False to retrain."
             )
         self._check_range(lo, hi)
@@ -512,9 +548,6 @@ class BaseAutoencoder(
         net.module.set_generator(None)
         if net.corruption is not None:
             net.corruption.to("cpu")  # a CUDA tensor would tie the pickle to a GPU
-        # The fitted model is the plain module (torch.compile's wrapper shares its
-        # weights but neither pickles nor suits evaluation's varying batch sizes).
-        net.module_ = net.module
 
     def _set_fitted_state(self, net):
         """Step 4: what a fit leaves, from its net; ``skdae.load`` ends with it too.
@@ -522,8 +555,12 @@ class BaseAutoencoder(
         The other fitted attributes (``history_``, ``n_iter_``, the code size)
         are read from the net and its module.
         """
+        # The fitted model is the plain module (torch.compile's wrapper shares its
+        # weights but neither pickles nor suits evaluation's varying batch sizes).
+        net.module_ = net.module
         self.net_ = net
-        self.loss_ = "bce" if net.criterion is nn.BCEWithLogitsLoss else "mse"
+        loss_names = {criterion: name for name, criterion in _LOSSES.items()}
+        self.loss_function_ = loss_names[net.criterion]
         self.device_ = str(torch.device(net.device))
 
     def _fit_notes(self, net, epochs, n_before, stop_at_convergence):
@@ -539,6 +576,19 @@ class BaseAutoencoder(
                 f"of {kept}."
             )
             return [(message, UserWarning)]
+        notes = []
+        dead = [epoch.get("dead_units", 0.0) for epoch in net.history[n_before:]]
+        # Only ReLUs die (0 for every input); other activations are 0 at 0 alone.
+        relu = "relu" in (self.activation, self.code_activation)
+        if relu and dead and dead[-1] > 0.5:
+            notes.append(
+                (
+                    f"{dead[-1]:.0%} of the units of a hidden layer output 0 for every probe "
+                    "row (dead ReLUs): those features carry nothing. Try "
+                    "activation='gelu' (the default), a lower learning_rate, or batch_norm=True.",
+                    UserWarning,
+                )
+            )
         if stop_at_convergence and not convergence.converged(net.history):
             watched = "validation loss" if self.early_stopping else "training loss"
             message = (
@@ -547,8 +597,8 @@ class BaseAutoencoder(
                 f"n_iter_no_change={self.n_iter_no_change} epochs. Raise max_epochs (or "
                 "tol) if the features matter; warm_start=True continues this fit."
             )
-            return [(message, ConvergenceWarning)]
-        return []
+            notes.append((message, ConvergenceWarning))
+        return notes
 
     @property
     def history_(self):
@@ -559,6 +609,35 @@ class BaseAutoencoder(
     def n_iter_(self):
         """int: epochs trained, all calls together."""
         return len(self.net_.history)
+
+    # MLPRegressor's names, with its meanings, read from the history.
+    @property
+    def loss_curve_(self):
+        """list of float: the training loss of every epoch."""
+        return [float(epoch["train_loss"]) for epoch in self.net_.history]
+
+    @property
+    def loss_(self):
+        """float: the training loss of the last epoch."""
+        return self.loss_curve_[-1]
+
+    @property
+    def best_loss_(self):
+        """float or None: the lowest training loss (None with early stopping)."""
+        return None if self.early_stopping else min(self.loss_curve_)
+
+    @property
+    def validation_scores_(self):
+        """list of float or None: minus the held-out rows' RMSE after each epoch."""
+        if not self.early_stopping:
+            return None
+        return [-float(epoch["valid_rmse"]) for epoch in self.net_.history if "valid_rmse" in epoch]
+
+    @property
+    def best_validation_score_(self):
+        """float or None: the best of ``validation_scores_``."""
+        scores = self.validation_scores_
+        return max(scores) if scores else None
 
     @property
     def _n_features_out(self):
@@ -609,7 +688,7 @@ class BaseAutoencoder(
             from ._checkpoint import Checkpoint, ResumeFromCheckpoint
 
             identity = self._checkpoint_identity(n_features)
-            if resume:  # first: the others start from the restored history
+            if resume:  # before ours: they start from the restored history
                 callbacks.append(("resume", ResumeFromCheckpoint(self.checkpoint_dir, identity)))
         callbacks.append(("lr_schedule", StaircaseDecay(self.lr_decay_steps, self.lr_decay_rate)))
         if self.monitor:
@@ -637,7 +716,19 @@ class BaseAutoencoder(
 
     def _resolve_loss(self, lo, hi):
         if self.loss == "auto":
-            return "bce" if _in_unit_interval(lo, hi) else "mse"
+            if _in_unit_interval(lo, hi):
+                return "bce"
+            if lo >= 0:
+                warnings.warn(
+                    f"X spans [{_number(lo)}, {_number(hi)}], not [0, 1], so loss='auto' trains "
+                    "with the squared error (mse) on X as it is. If X is bounded, like pixels "
+                    "in 0..255, scale it into [0, 1] (X / 255, or MinMaxScaler) to train with "
+                    "the cross-entropy (bce) the defaults were chosen for; pass loss='mse' to "
+                    "keep mse without this warning.",
+                    UserWarning,
+                    stacklevel=5,
+                )
+            return "mse"
         if self.loss == "bce":
             _check_bce_range(
                 lo,
@@ -679,6 +770,7 @@ class BaseAutoencoder(
 
     def _validate_X(self, X):
         check_is_fitted(self)
+        check_text_columns(X)
         X = validate_data(
             self,
             X,
@@ -689,11 +781,21 @@ class BaseAutoencoder(
         )
         if get_config()["assume_finite"]:  # scikit-learn's switch to skip the scan
             return X
-        self._check_range(*value_range(X))
+        lo, hi = value_range(X)
+        if self.loss_function_ == "bce" and not _in_unit_interval(lo, hi):
+            # Held-out data a scaler put slightly out of range is normal: evaluate it as
+            # it is (the scores are RMSEs, defined anywhere), and say so.
+            warnings.warn(
+                f"X spans [{_number(lo)}, {_number(hi)}], outside the [0, 1] this model was "
+                "trained on (loss='bce'); it is encoded as it is, and values far outside "
+                "[0, 1] get codes the model never learned. Scale X as the training data was.",
+                UserWarning,
+                stacklevel=3,
+            )
         return X
 
     def _check_range(self, lo, hi):
-        if self.loss_ == "bce":
+        if self.loss_function_ == "bce":
             _check_bce_range(
                 lo,
                 hi,
@@ -727,7 +829,7 @@ class BaseAutoencoder(
         Returns
         -------
         X_original : ndarray of shape (n_samples, n_features_in_)
-            The reconstruction (probabilities in [0, 1] for ``loss_ == "bce"``).
+            The reconstruction (probabilities in [0, 1] for ``loss_function_ == "bce"``).
         """
         check_is_fitted(self)
         Z = check_array(X, dtype=[np.float64, np.float32], input_name="X")
@@ -759,11 +861,12 @@ class BaseAutoencoder(
         )
 
     def score_samples(self, X):
-        """Negative reconstruction loss of each row (higher is better).
+        """Minus the reconstruction RMSE of each row (higher is better).
 
-        The loss is the one the model trains on, averaged over features: for
-        ``loss_ == "bce"`` the mean Bernoulli log-likelihood of the row's
-        features, for ``"mse"`` minus the mean squared error.
+        The root mean squared difference between each row and its
+        reconstruction (of the clean row, no noise added), in X's units:
+        the same quantity whatever ``loss``, noise or network trained the
+        model, so that scores compare across them.
 
         Parameters
         ----------
@@ -774,14 +877,17 @@ class BaseAutoencoder(
         scores : ndarray of shape (n_samples,)
         """
         X = self._validate_X(X)
-        criterion = _LOSSES[self.loss_](reduction="none")
-        scores = self._evaluate(
-            X, lambda module, x: -criterion(module(x), x).mean(dim=1), n_outputs=1
-        )
-        return scores.ravel()
+        return -np.sqrt(self._squared_errors(X))
 
     def score(self, X, y=None):
-        """Mean of ``score_samples(X)``: minus the mean reconstruction loss.
+        """Minus the reconstruction RMSE of X, over all its values (higher is better).
+
+        Comparable across ``loss``, noise and architecture, so that
+        ``GridSearchCV`` can select on it. It rewards a faithful
+        reconstruction of clean rows, which models trained with less noise
+        give: to choose the noise without labels, score with
+        ``skdae.metrics.make_denoising_scorer()`` instead, which measures the
+        reconstruction of a corrupted copy of X.
 
         Parameters
         ----------
@@ -793,7 +899,17 @@ class BaseAutoencoder(
         -------
         score : float
         """
-        return float(np.mean(self.score_samples(X)))
+        X = self._validate_X(X)
+        return -float(np.sqrt(np.mean(self._squared_errors(X))))
+
+    def _squared_errors(self, X):
+        """The mean squared reconstruction error of each row of validated X."""
+        scores = self._evaluate(
+            X,
+            lambda module, x: (self._output_activation(module(x)) - x).square_().mean(dim=1),
+            n_outputs=1,
+        )
+        return scores.ravel()
 
     def save(self, path):
         """Write the fitted model to the folder ``path``, safely.
@@ -809,9 +925,7 @@ class BaseAutoencoder(
         -------
         path : pathlib.Path
         """
-        from ._persistence import save
-
-        return save(self, path)
+        return save_model(self, path)
 
     def __setstate__(self, state):
         # A model trained on a GPU, unpickled where there is none: evaluate on
@@ -826,6 +940,10 @@ class BaseAutoencoder(
             )
             state = {**state, "device_": "cpu"}
         self.__dict__.update(state)
+        module = self.net_.module_ if "net_" in state else None
+        if module is not None and not hasattr(module, "spec"):
+            # Pickled before modules knew their spec: the parameters it was built from.
+            module.spec = self._module_spec(self.n_features_in_)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

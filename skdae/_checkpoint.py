@@ -44,7 +44,7 @@ def _write(folder, net, identity):
 class ResumeFromCheckpoint(Callback):
     """At the start of a fit, load ``directory/last`` if it belongs to this fit.
 
-    The first of the fit's callbacks, so that the others (the learning-rate
+    Placed before skdae's other callbacks, so that they (the learning-rate
     schedule, the convergence test) start from the restored history.
     """
 

@@ -15,7 +15,7 @@ SHARED_PARAMETERS = """\
     noise_factor : float >= 0, default=0.5
         Strength of the corruption; 0 trains a plain autoencoder. For
         ``noise_type="gaussian"`` the standard deviation of the noise: with
-        ``loss_ == "bce"`` the noisy input is ``clip(x + noise_factor * N(0, 1),
+        ``loss_function_ == "bce"`` the noisy input is ``clip(x + noise_factor * N(0, 1),
         0, 1)``; with ``"mse"`` the noise is scaled by each feature's standard
         deviation and not clipped. For ``"masking"``, ``"salt_and_pepper"``
         and ``"swap"`` the probability, below 1, that each value is corrupted.
@@ -119,8 +119,21 @@ SHARED_ATTRIBUTES = """\
         The fitted skorch net; ``net_.module_`` is the ``nn.Module``.
     history_ : skorch.History
         Per-epoch records of the fit (``train_loss``, ``dur``, ...).
-    loss_ : {"bce", "mse"}
-        The loss used, ``loss`` with "auto" resolved.
+    loss_function_ : {"bce", "mse"}
+        The loss trained on: ``loss`` with "auto" resolved.
+    loss_ : float
+        The training loss of the last epoch (``MLPRegressor``'s ``loss_``).
+    loss_curve_ : list of float
+        The training loss of every epoch, all calls together.
+    best_loss_ : float or None
+        The lowest training loss; None with ``early_stopping`` (which watches
+        the validation score instead), as in ``MLPRegressor``.
+    validation_scores_ : list of float or None
+        With ``early_stopping``, the score of the held-out rows after each
+        epoch (minus their reconstruction RMSE, what ``score`` computes);
+        None without.
+    best_validation_score_ : float or None
+        The best of ``validation_scores_``; None without ``early_stopping``.
     device_ : str
         The device the model was trained on and evaluates on.
     n_iter_ : int

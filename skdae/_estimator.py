@@ -72,7 +72,7 @@ class DenoisingAutoencoder(BaseAutoencoder):
     >>> codes = dae.fit_transform(X)
     >>> codes.shape
     (1797, 8)
-    >>> dae.loss_
+    >>> dae.loss_function_
     'bce'
     >>> dae.inverse_transform(codes).shape
     (1797, 64)

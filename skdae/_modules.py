@@ -9,6 +9,7 @@ number of the module -- weight init now, dropout masks later -- from one
 
 import itertools
 import math
+from contextlib import contextmanager
 
 import torch
 from torch import nn
@@ -80,6 +81,15 @@ class AutoencoderModule(nn.Module):
         for layer in self.modules():
             if isinstance(layer, Dropout):
                 layer.generator = generator
+        return self
+
+    def set_dropout(self, p):
+        """Set the probability of every dropout layer (a warm start's new ``dropout``)."""
+        for layer in self.modules():
+            if isinstance(layer, Dropout):
+                layer.p = p
+        if hasattr(self, "spec"):
+            self.spec = {**self.spec, "dropout": p}
         return self
 
     def _init_layer(self, layer, generator):
@@ -413,8 +423,8 @@ def layer_table(module, n_features):
             )
     param = next(module.parameters())
     try:
-        with torch.no_grad():
-            module.eval()(torch.zeros(1, n_features, device=param.device, dtype=param.dtype))
+        with evaluating(module), torch.no_grad():
+            module(torch.zeros(1, n_features, device=param.device, dtype=param.dtype))
     finally:
         for hook in hooks:
             hook.remove()
@@ -422,3 +432,15 @@ def layer_table(module, n_features):
     lines += [f"{n:14s} {k:15s} {str(list(s)):>13s} {p:9,d}" for n, k, s, p in rows]
     lines.append(f"{'total':14s} {'':15s} {'':>13s} {count_parameters(module):9,d}")
     return "\n".join(lines)
+
+
+@contextmanager
+def evaluating(module):
+    """``module`` in eval mode (no dropout, batch norm's running statistics),
+    back in the mode it was in afterwards, whatever happens."""
+    was_training = module.training
+    module.eval()
+    try:
+        yield module
+    finally:
+        module.train(was_training)

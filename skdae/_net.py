@@ -153,32 +153,30 @@ class KeepLastEpoch(Callback):
     """On Ctrl-C, keep the weights of the last finished epoch and say so.
 
     skorch ends the fit on ``KeyboardInterrupt`` with the weights of the
-    interrupted batch; this callback (the first of the net's) keeps a copy of
-    the weights at the end of every epoch (~1 ms for the seed's model), puts
-    it back, drops the unfinished epoch from the history and sets the net's
+    interrupted batch; this callback (the first of the net's own) keeps a copy
+    of the weights at the end of every epoch (~1 ms for the seed's model). On
+    a Ctrl-C anywhere in the loop (``DenoisingNet.ctrl_c_``) it puts that copy
+    back, cuts the history back to that epoch and sets the net's
     ``interrupted_`` to the number of finished epochs. Interrupted before any
     epoch finished, the ``KeyboardInterrupt`` goes on to the caller.
     """
 
     def on_train_begin(self, net, **kwargs):
-        self.snapshot_, self.in_epoch_ = None, False
-
-    def on_epoch_begin(self, net, **kwargs):
-        self.in_epoch_ = True
+        self.snapshot_, self.snapshot_epochs_ = None, len(net.history)
 
     def on_epoch_end(self, net, **kwargs):
         self.snapshot_ = {k: v.detach().clone() for k, v in net.module_.state_dict().items()}
-        self.in_epoch_ = False
+        self.snapshot_epochs_ = len(net.history)
 
     def on_train_end(self, net, **kwargs):
-        snapshot, interrupted = self.snapshot_, self.in_epoch_
-        self.snapshot_, self.in_epoch_ = None, False  # no copy of the weights in a pickle
-        if not interrupted:
+        snapshot, epochs = self.snapshot_, self.snapshot_epochs_
+        self.snapshot_ = None  # no copy of the weights in a pickle
+        if not net.ctrl_c_:
             return
         if snapshot is None:
             raise KeyboardInterrupt  # not one epoch finished: nothing worth keeping
         net.module_.load_state_dict(snapshot)
-        if net.history and "train_loss" not in net.history[-1]:
+        while len(net.history) > epochs:
             net.history.pop()  # the unfinished epoch
         net.interrupted_ = len(net.history)
 
@@ -340,6 +338,7 @@ class DenoisingNet(NeuralNet):
     def on_train_begin(self, net, **kwargs):
         super().on_train_begin(net, **kwargs)
         self.stop_requested_ = False  # set by a callback to end the fit
+        self.ctrl_c_ = False  # the loop ended by KeyboardInterrupt
         self.interrupted_ = None  # set by KeepLastEpoch on Ctrl-C
 
     def fit_loop(self, X, y=None, epochs=None, **fit_params):
@@ -350,6 +349,9 @@ class DenoisingNet(NeuralNet):
             return super().fit_loop(X, y, epochs=epochs, **fit_params)
         except StopTraining:
             return self
+        except KeyboardInterrupt:
+            self.ctrl_c_ = True  # skorch's partial_fit swallows it; KeepLastEpoch acts on it
+            raise
 
     def __setstate__(self, state):
         # skorch warns twice when a GPU-trained net is unpickled without a GPU;

@@ -196,7 +196,7 @@ def make_corruption(noise_type, noise_factor, *, bounded, X=None, tensors=None):
         A key of ``NOISE_TYPES``.
     noise_factor : float
     bounded : bool
-        The data is in [0, 1] (``loss_ == "bce"``): Gaussian noise is clipped,
+        The data is in [0, 1] (``loss_function_ == "bce"``): Gaussian noise is clipped,
         salt and pepper is 0 and 1, and nothing is learned from the data.
     X : torch.Tensor or SparseRows, default=None
         The training data, to learn the kind's ``statistics`` from.

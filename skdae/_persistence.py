@@ -139,7 +139,7 @@ def save(estimator, path):
     params = params_to_json({k: v for k, v in params.items() if k != "callbacks"})
     fitted = {
         "n_features_in_": int(estimator.n_features_in_),
-        "loss_": estimator.loss_,
+        "loss_": estimator.loss_function_,  # the key keeps its format-2 name
         "device_": estimator.device_,
         "n_iter_": int(estimator.n_iter_),
         "n_features_out": int(estimator._n_features_out),  # for readers of format 2
@@ -306,7 +306,6 @@ def load(path, device=None):
         estimator.feature_names_in_ = np.asarray(fitted["feature_names_in_"], dtype=object)
     net = estimator._make_net(module, loss, device, corruption=corruption, split_seed=split_seed)
     net.initialize()
-    net.module_ = module
     net.history = History(document["history"])
     estimator._set_fitted_state(net)
     return estimator

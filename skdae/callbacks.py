@@ -6,14 +6,13 @@ batch, so that monitoring stays cheap on a GPU.
 """
 
 import sys
-from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 import torch
 from skorch.callbacks import Callback
 
-from ._modules import ACTIVATIONS, layer_table
+from ._modules import ACTIVATIONS, evaluating, layer_table
 
 
 class ProgressBar(Callback):
@@ -46,12 +45,14 @@ class ProgressBar(Callback):
             else None
         )
         epoch = len(net.history)
+        file = self.file or sys.stderr
         self.pbar_ = tqdm(
             total=total,
             desc=f"epoch {epoch}",
             leave=False,
-            file=self.file or sys.stderr,
-            disable=not net.verbose,
+            file=file,
+            # On a pipe or a file, a bar's redraws would glue fragments into the log.
+            disable=not net.verbose or not (hasattr(file, "isatty") and file.isatty()),
         )
 
     def on_batch_end(self, net, training=False, **kwargs):
@@ -118,18 +119,6 @@ def probe_activations(module, probe):
         for hook in hooks:
             hook.remove()
     return outputs
-
-
-@contextmanager
-def evaluating(module):
-    """``module`` in eval mode (no dropout, batch norm's running statistics),
-    back in the mode it was in afterwards, whatever happens."""
-    was_training = module.training
-    module.eval()
-    try:
-        yield module
-    finally:
-        module.train(was_training)
 
 
 class TrainingMonitor(Callback):

@@ -18,14 +18,75 @@ from ._modules import ACTIVATIONS, DOWNSAMPLING
 from ._noise import NOISE_TYPES
 from ._persistence import params_to_json
 
+
+class CLIError(Exception):
+    """A user's mistake on the command line: one line on stderr, exit status 2."""
+
+
 # ------------------------------------------------------------------ data
 
 
-def load_dataset(name, data_home=None, random_state=0):
+def _is_number(text):
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _read_table(path, label_column=None):
+    """``(X, y)`` from a ``.npy`` or ``.csv`` file; y is None without ``label_column``.
+
+    A CSV file may start with a header row (detected: a field that is not a
+    number); ``label_column`` is a header name or a 0-based column index.
+    """
+    names, table = None, None
+    if path.suffix == ".npy":
+        table = np.load(path)
+        if table.ndim != 2:
+            raise CLIError(
+                f"{path} must hold a 2-D table (rows x features), got shape {table.shape}"
+            )
+        n_columns = table.shape[1]
+    else:
+        with path.open() as file:
+            first = file.readline().strip().split(",")
+        n_columns = len(first)
+        if not all(map(_is_number, first)):
+            names = [name.strip() for name in first]
+    index = None
+    if label_column is not None:
+        if names and label_column in names:
+            index = names.index(label_column)
+        elif label_column.isdigit() and int(label_column) < n_columns:
+            index = int(label_column)
+        else:
+            known = f"; its header is {names}" if names else ""
+            raise CLIError(f"--label-column {label_column!r} is not a column of {path}{known}")
+    features = [c for c in range(n_columns) if c != index]
+    if table is not None:
+        return table[:, features], None if index is None else table[:, index]
+    read = dict(delimiter=",", skiprows=1 if names else 0, ndmin=2)
+    try:
+        X = np.loadtxt(path, usecols=features, **read)
+        y = None if index is None else np.loadtxt(path, usecols=[index], dtype=str, **read)
+    except ValueError as exc:
+        raise CLIError(f"cannot read {path} as a table of numbers: {exc}") from None
+    if y is not None:
+        y = y.ravel()
+        if all(map(_is_number, y)):
+            y = y.astype(float)
+            if (y == np.round(y)).all():
+                y = y.astype(int)
+    return X, y
+
+
+def load_dataset(name, data_home=None, random_state=0, label_column=None):
     """``(X_train, y_train, X_test, y_test, image_shape)`` for a CLI data set.
 
     ``digits`` (scikit-learn's, split 75/25), ``mnist`` (its train and test
-    files), or a ``.npy``/``.csv`` file of rows (split 80/20, no labels).
+    files), or a ``.npy``/``.csv`` file of rows (split 80/20; labels from
+    ``label_column``, else none).
     """
     from sklearn.model_selection import train_test_split
 
@@ -45,25 +106,22 @@ def load_dataset(name, data_home=None, random_state=0):
         return X_train, y_train, X_test, y_test, (28, 28)
     path = Path(name)
     if path.suffix not in (".npy", ".csv"):
-        raise SystemExit(
-            f"skdae: --dataset must be digits, mnist, or a .npy/.csv file; got {name!r}"
-        )
+        raise CLIError(f"--dataset must be digits, mnist, or a .npy/.csv file; got {name!r}")
     if not path.is_file():
-        raise SystemExit(f"skdae: no such file: {path}")
-    try:
-        X = np.load(path) if path.suffix == ".npy" else np.loadtxt(path, delimiter=",", ndmin=2)
-    except ValueError as exc:
-        raise SystemExit(f"skdae: cannot read {path} as a table of numbers: {exc}") from None
-    if X.ndim != 2:
-        raise SystemExit(
-            f"skdae: {path} must hold a 2-D table (rows x features), got shape {X.shape}"
+        raise CLIError(f"no such file: {path}")
+    X, y = _read_table(path, label_column)
+    if y is None:
+        X_train, X_test = train_test_split(X, test_size=0.2, random_state=random_state)
+        y_train = y_test = None
+    else:
+        X_train, X_test, y_train, y_test = train_test_split(
+            X, y, test_size=0.2, random_state=random_state
         )
-    X_train, X_test = train_test_split(X, test_size=0.2, random_state=random_state)
     side = int(round(np.sqrt(X.shape[1])))
     image_shape = (
         (side, side) if side * side == X.shape[1] and X.min() >= 0 and X.max() <= 1 else None
     )
-    return X_train, None, X_test, None, image_shape
+    return X_train, y_train, X_test, y_test, image_shape
 
 
 # ------------------------------------------------------------- estimator
@@ -149,7 +207,10 @@ ARCHITECTURE_OPTIONS = {
 
 # CLI option -> (estimator parameter, argparse keywords), for every architecture
 ESTIMATOR_OPTIONS = {
-    "--activation": ("activation", dict(help="relu, tanh, sigmoid, elu, gelu, ...")),
+    "--activation": (
+        "activation",
+        dict(choices=list(ACTIVATIONS), help="activation of the hidden layers"),
+    ),
     "--dropout": ("dropout", dict(type=float, help="dropout probability after each hidden layer")),
     "--noise-factor": (
         "noise_factor",
@@ -236,9 +297,8 @@ def _estimator_from(args, image_shape=None):
         misplaced = _given(args, ARCHITECTURE_OPTIONS[other].items())
         if other != args.architecture and misplaced:
             options = [o for o, (p, _) in ARCHITECTURE_OPTIONS[other].items() if p in misplaced]
-            raise SystemExit(
-                f"skdae: {', '.join(options)} apply to --architecture {other}, "
-                f"not {args.architecture}"
+            raise CLIError(
+                f"{', '.join(options)} apply to --architecture {other}, not {args.architecture}"
             )
     params = _given(args, ESTIMATOR_OPTIONS.items())
     params.update(_given(args, ARCHITECTURE_OPTIONS[args.architecture].items()))
@@ -278,15 +338,38 @@ def _probe_accuracy(codes_train, y_train, codes_test, y_test):
 
 
 def _load_model(path):
+    """``(model, run)``: the model, and what ``skdae train`` recorded of its run ({} if none)."""
     from ._persistence import MODEL_FILE, ModelFileError, load
 
     path = Path(path)
     if (path / "model").is_dir() and not (path / MODEL_FILE).is_file():
         path = path / "model"  # the --out folder of skdae train
     try:
-        return load(path)
+        model = load(path)
     except ModelFileError as exc:
-        raise SystemExit(f"skdae: no model at {path}: {exc}") from None
+        raise CLIError(f"no model at {path}: {exc}") from None
+    run_file = path.parent / "metrics.json"
+    run = json.loads(run_file.read_text()) if run_file.is_file() else {}
+    return model, run
+
+
+def _data_for(model, run, args):
+    """The data set of an evaluating command: --dataset, else the one the model trained on."""
+    dataset = args.dataset or run.get("dataset")
+    if dataset is None:
+        raise CLIError(
+            f"--dataset is needed: {args.model} has no metrics.json of skdae train saying "
+            "which data set trained it"
+        )
+    label_column = args.label_column or run.get("label_column")
+    data = load_dataset(dataset, args.data_home, label_column=label_column)
+    if data[0].shape[1] != model.n_features_in_:
+        trained = f" (it was trained on {run['dataset']})" if "dataset" in run else ""
+        raise CLIError(
+            f"the model takes rows of {model.n_features_in_} features{trained}, but "
+            f"--dataset {dataset} has {data[0].shape[1]}"
+        )
+    return data
 
 
 # --------------------------------------------------------------- commands
@@ -296,11 +379,13 @@ def _train(args):
     from .callbacks import ReconstructionImages
     from .plotting import plot_latent_map, plot_learning_curve
 
-    X_train, y_train, X_test, y_test, image_shape = load_dataset(args.dataset, args.data_home)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    dataset = args.dataset or "mnist"
+    X_train, y_train, X_test, y_test, image_shape = load_dataset(
+        dataset, args.data_home, label_column=args.label_column
+    )
     dae = _estimator_from(args, image_shape)
-    print(f"training {dae!r}\n  on {args.dataset}: {len(X_train)} train, {len(X_test)} test rows")
+    out = _fresh_out(Path(args.out), args.overwrite)
+    print(f"training {dae!r}\n  on {dataset}: {len(X_train)} train, {len(X_test)} test rows")
     callbacks = []
     if image_shape is not None and args.images > 0:
         callbacks.append(ReconstructionImages(X_test[: args.images], image_shape, out / "images"))
@@ -315,22 +400,26 @@ def _train(args):
     dae.set_params(callbacks=callbacks, tensorboard_dir=tensorboard_dir)
     start = time.perf_counter()
     dae.fit(X_train)
-    seconds = time.perf_counter() - start
+    fit_seconds = time.perf_counter() - start
     dae.set_params(callbacks=None)  # the model file needs no picture writer
 
     metrics = _metrics(dae, X_test, y_test, X_train, y_train)
     metrics.update(
-        train_seconds=round(seconds, 3),
+        # The epochs' own time (skorch's EpochTimer): training and validation, not the
+        # pictures and logs that callbacks draw after each epoch (fit_seconds has those).
+        train_seconds=round(sum(epoch["dur"] for epoch in dae.history_), 3),
+        fit_seconds=round(fit_seconds, 3),
         epochs=dae.n_iter_,
         device=dae.device_,
-        dataset=args.dataset,
+        dataset=dataset,
+        label_column=args.label_column,
         params=params_to_json({k: v for k, v in dae.get_params().items() if k != "callbacks"}),
     )
     dae.save(out / "model")
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
     plot_learning_curve(dae.history_, path=out / "learning_curve.png")
     codes = dae.transform(X_test)
-    plot_latent_map(codes, y_test, path=out / "latent_map.png", title=f"{args.dataset} test codes")
+    plot_latent_map(codes, y_test, path=out / "latent_map.png", title=f"{dataset} test codes")
     if tensorboard_dir is not None and image_shape is not None:
         _write_projector(
             tensorboard_dir, codes[: args.embed], X_test[: args.embed], y_test, image_shape
@@ -342,6 +431,33 @@ def _train(args):
         + (", tensorboard/" if tensorboard_dir else "")
     )
     return 0
+
+
+# What skdae train writes into --out.
+TRAIN_OUTPUTS = (
+    "model",
+    "metrics.json",
+    "learning_curve.png",
+    "latent_map.png",
+    "images",
+    "tensorboard",
+)
+
+
+def _fresh_out(out, overwrite):
+    """``out``, with no output of an earlier run in it (removed with ``overwrite``)."""
+    import shutil
+
+    stale = [out / name for name in TRAIN_OUTPUTS if (out / name).exists()]
+    if stale and not overwrite:
+        raise CLIError(
+            f"{out} holds the outputs of an earlier run ({', '.join(p.name for p in stale)}); "
+            "pass --overwrite to replace them, or choose another --out"
+        )
+    for path in stale:
+        shutil.rmtree(path) if path.is_dir() else path.unlink()
+    out.mkdir(parents=True, exist_ok=True)
+    return out
 
 
 def _metrics(dae, X_test, y_test, X_train=None, y_train=None):
@@ -384,8 +500,8 @@ def _write_projector(log_dir, codes, images, labels, image_shape):
 
 
 def _evaluate(args):
-    dae = _load_model(args.model)
-    X_train, y_train, X_test, y_test, _ = load_dataset(args.dataset, args.data_home)
+    dae, run = _load_model(args.model)
+    X_train, y_train, X_test, y_test, _ = _data_for(dae, run, args)
     metrics = _metrics(dae, X_test, y_test, X_train if args.probe else None, y_train)
     _print_metrics(metrics)
     if args.json:
@@ -396,10 +512,10 @@ def _evaluate(args):
 def _reconstruct(args):
     from .plotting import plot_reconstructions
 
-    dae = _load_model(args.model)
-    _, _, X_test, _, image_shape = load_dataset(args.dataset, args.data_home)
+    dae, run = _load_model(args.model)
+    _, _, X_test, _, image_shape = _data_for(dae, run, args)
     if image_shape is None:
-        raise SystemExit("skdae: reconstruct draws images; this data set has no image shape")
+        raise CLIError("reconstruct draws images; this data set has no image shape")
     clean = X_test[: args.n]
     noisy = _noisy_copy(dae, clean)
     plot_reconstructions(
@@ -415,8 +531,8 @@ def _reconstruct(args):
 def _embed(args):
     from .plotting import plot_latent_map
 
-    dae = _load_model(args.model)
-    _, _, X_test, y_test, image_shape = load_dataset(args.dataset, args.data_home)
+    dae, run = _load_model(args.model)
+    _, _, X_test, y_test, image_shape = _data_for(dae, run, args)
     X, y = X_test[: args.n], None if y_test is None else y_test[: args.n]
     codes = dae.transform(X)
     out = Path(args.out)
@@ -500,6 +616,9 @@ def build_parser():
     parser = argparse.ArgumentParser(
         prog="skdae", description="Denoising autoencoders for scikit-learn."
     )
+    from . import __version__
+
+    parser.add_argument("--version", action="version", version=f"skdae {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
 
     demo = commands.add_parser(
@@ -538,11 +657,17 @@ def build_parser():
     demo.add_argument("-v", "--verbose", type=int, default=0, help="0 or 1 (default: 0)")
     demo.set_defaults(func=_demo)
 
-    def data_options(sub):
+    def data_options(sub, default_help):
         sub.add_argument(
             "--dataset",
-            default="mnist",
-            help="digits, mnist, or a .npy/.csv file of rows (default: mnist)",
+            default=None,
+            help=f"digits, mnist, or a .npy/.csv file of rows (default: {default_help})",
+        )
+        sub.add_argument(
+            "--label-column",
+            default=None,
+            help="for a .csv/.npy file: the column of labels (a header name or a 0-based "
+            "index), left out of the features and used by the probe",
         )
         sub.add_argument(
             "--data-home",
@@ -562,8 +687,13 @@ def build_parser():
         "learning_curve.png, latent_map.png, and tensorboard/ when tensorboard is installed. "
         "Unset estimator options keep the estimator's defaults.",
     )
-    data_options(train)
+    data_options(train, "mnist")
     train.add_argument("--out", default="runs/latest", help="output folder (default: runs/latest)")
+    train.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace the outputs of an earlier run in --out (default: refuse)",
+    )
     train.add_argument(
         "--architecture",
         choices=ARCHITECTURES,
@@ -588,7 +718,7 @@ def build_parser():
     evaluate.add_argument(
         "--model", required=True, help="a model folder (skdae train's OUT/model), or OUT itself"
     )
-    data_options(evaluate)
+    data_options(evaluate, "the data set the model was trained on")
     evaluate.add_argument(
         "--probe",
         action="store_true",
@@ -599,14 +729,14 @@ def build_parser():
 
     reconstruct = commands.add_parser("reconstruct", help="picture of N test images reconstructed")
     reconstruct.add_argument("--model", required=True)
-    data_options(reconstruct)
+    data_options(reconstruct, "the data set the model was trained on")
     reconstruct.add_argument("-n", type=int, default=10, help="images (default: 10)")
     reconstruct.add_argument("--out", default="reconstructions.png")
     reconstruct.set_defaults(func=_reconstruct)
 
     embed = commands.add_parser("embed", help="latent codes of N test images, map and projector")
     embed.add_argument("--model", required=True)
-    data_options(embed)
+    data_options(embed, "the data set the model was trained on")
     embed.add_argument("-n", type=int, default=1000, help="rows (default: 1000)")
     embed.add_argument("--out", default="embedding")
     embed.set_defaults(func=_embed)
@@ -614,8 +744,15 @@ def build_parser():
 
 
 def main(argv=None):
+    """Run a command; a user's mistake prints one line on stderr and returns 2."""
+    from ._persistence import ModelFileError
+
     args = build_parser().parse_args(argv)
-    return args.func(args)
+    try:
+        return args.func(args)
+    except (CLIError, ModelFileError, ValueError, FileNotFoundError) as exc:
+        print(f"skdae: error: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":  # pragma: no cover

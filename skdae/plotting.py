@@ -83,10 +83,26 @@ def plot_latent_map(codes, labels=None, path=None, title="latent codes"):
         codes = np.column_stack([codes[:, 0], np.zeros(len(codes))])
         axes_labels = ("code 0", "")
     fig, ax = plt.subplots(figsize=(6.5, 5.5))
-    colours = {} if labels is None else {"c": labels, "cmap": "tab10"}
-    scatter = ax.scatter(codes[:, 0], codes[:, 1], s=4, alpha=0.7, linewidths=0, **colours)
-    if labels is not None:
-        fig.colorbar(scatter, ax=ax, label="label")
+    # Markers large enough to see, translucent enough to show where they pile up.
+    style = dict(s=10, alpha=0.6, linewidths=0)
+    if labels is None:
+        ax.scatter(codes[:, 0], codes[:, 1], **style)
+    else:
+        labels = np.asarray(labels)
+        classes = np.unique(labels)
+        colours = plt.get_cmap("tab10" if len(classes) <= 10 else "tab20")
+        for i, label in enumerate(classes):
+            rows = labels == label
+            ax.scatter(
+                codes[rows, 0],
+                codes[rows, 1],
+                color=colours(i % colours.N),
+                label=str(label),
+                **style,
+            )
+        ax.legend(
+            title="label", markerscale=2, fontsize="small", loc="best", ncols=1 + len(classes) // 12
+        )
     ax.set_xlabel(axes_labels[0])
     ax.set_ylabel(axes_labels[1])
     ax.set_title(title)
@@ -117,6 +133,7 @@ def plot_learning_curve(history, path=None):
     if "valid_loss" in history[-1]:
         ax.plot(epochs, history[:, "valid_loss"], marker="o", ms=3, label="validation loss")
     ax.set_xlabel("epoch")
+    ax.xaxis.set_major_locator(plt.MaxNLocator(integer=True))  # no epoch 2.5
     ax.set_ylabel("loss")
     ax.legend()
     ax.grid(alpha=0.3)

@@ -232,19 +232,26 @@ def test_running_a_checkpointed_fit_that_reached_max_epochs_again_trains_nothing
     np.testing.assert_array_equal(again.transform(X), first.transform(X))
 
 
-def test_partial_fit_with_early_stopping_validates_each_call_and_never_stops(digits):
+def test_partial_fit_with_early_stopping_validates_on_the_same_rows_each_call(monkeypatch, digits):
+    from skdae._net import DenoisingNet
+
+    held_out = []
+    original = DenoisingNet.get_split_datasets
+
+    def spy(self, X, *args, **kwargs):
+        train, valid = original(self, X, *args, **kwargs)
+        held_out.append(valid.clone())
+        return train, valid
+
+    monkeypatch.setattr(DenoisingNet, "get_split_datasets", spy)
     X, _ = digits
-    dae = DenoisingAutoencoder(
-        (16, 4), early_stopping=True, n_iter_no_change=1, tol=10.0, random_state=0
-    )
-    split_seeds = []
+    dae = DenoisingAutoencoder((16, 4), early_stopping=True, random_state=0)
     for calls in range(1, 4):
         dae.partial_fit(X)
         assert dae.n_iter_ == calls
         assert "valid_loss" in dae.history_[-1]
-        split_seeds.append(dae.net_.split_seed)
-    # The same held-out rows each call: the split has a seed of its own.
-    assert split_seeds[0] is not None and len(set(split_seeds)) == 1
+    assert len(held_out) == 3 and len(held_out[0]) == round(len(X) * 0.1)
+    assert all(torch.equal(rows, held_out[0]) for rows in held_out)
 
 
 @pytest.mark.parametrize("early_stopping", [False, True])
@@ -292,3 +299,12 @@ def test_a_convergence_warning_turned_into_an_error_keeps_the_fit(digits):
         with pytest.raises(ConvergenceWarning):
             dae.fit(X)
     assert dae.n_iter_ == 2
+
+
+def test_most_of_a_layer_dead_warns_once_the_fit_is_kept():
+    # A learning rate that kills ReLUs: a large first step pushes every pre-activation below 0.
+    X = np.random.default_rng(0).uniform(size=(256, 20))
+    dae = DenoisingAutoencoder((16, 8), activation="relu", learning_rate=5.0, max_epochs=2)
+    with pytest.warns(UserWarning, match=r"\d+% of the units of a hidden layer output 0"):
+        dae.set_params(random_state=0).fit(X)
+    assert dae.history_[-1]["dead_units"] > 0.5

@@ -160,10 +160,11 @@ def test_train_on_a_npy_file(tmp_path, capsys):
         (["evaluate", "--model", "nowhere", "--dataset", "digits"], "no model at"),
     ],
 )
-def test_cli_errors_are_clear(argv, message, tmp_path, monkeypatch):
+def test_cli_errors_are_clear(argv, message, tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
-    with pytest.raises(SystemExit, match=message):
-        main(argv)
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("skdae: error: ") and message in err and err.count("\n") == 1
 
 
 def test_train_help_explains_every_estimator_option(capsys):
@@ -213,13 +214,13 @@ def test_train_convolutional_uses_the_data_sets_image_shape(tmp_path, capsys):
     assert "test_rmse" in capsys.readouterr().out
 
 
-def test_options_of_the_other_architecture_are_refused(tmp_path):
+def test_options_of_the_other_architecture_are_refused(tmp_path, capsys):
     argv = ["train", "--dataset", "digits", "--channels", "4", "--out", str(tmp_path)]
-    with pytest.raises(SystemExit, match="--channels apply to --architecture convolutional"):
-        main(argv)
+    assert main(argv) == 2
+    assert "--channels apply to --architecture convolutional" in capsys.readouterr().err
     argv = ["train", "--dataset", "digits", "--architecture", "convolutional"]
-    with pytest.raises(SystemExit, match="--hidden-units apply to --architecture fully_connected"):
-        main([*argv, "--hidden-units", "8", "--out", str(tmp_path)])
+    assert main([*argv, "--hidden-units", "8", "--out", str(tmp_path)]) == 2
+    assert "--hidden-units apply to --architecture fully_connected" in capsys.readouterr().err
 
 
 def test_train_convolutional_maxpool_with_the_feature_map_as_code(tmp_path, capsys):
@@ -259,3 +260,94 @@ def test_batch_size_auto_on_the_command_line():
     args = build_parser().parse_args(["train", "--batch-size", "auto"])
     assert args.batch_size == "auto"
     assert build_parser().parse_args(["train", "--batch-size", "64"]).batch_size == 64
+
+
+@pytest.fixture(scope="module")
+def digits_run(tmp_path_factory):
+    """A tiny model trained by ``skdae train`` on digits: its --out folder."""
+    out = tmp_path_factory.mktemp("cli") / "run"
+    argv = ["train", "--dataset", "digits", "--epochs", "2", "--hidden-units", "16", "4"]
+    argv += ["--images", "2", "--no-tensorboard", "--verbose", "0", "--out", str(out)]
+    assert main(argv) == 0
+    return out
+
+
+def test_evaluate_reconstruct_and_embed_default_to_the_models_data_set(digits_run, tmp_path):
+    assert main(["evaluate", "--model", str(digits_run)]) == 0
+    assert main(["embed", "--model", str(digits_run / "model"), "--out", str(tmp_path)]) == 0
+    assert np.load(tmp_path / "codes.npy").shape[1] == 4
+    picture = tmp_path / "r.png"
+    assert main(["reconstruct", "--model", str(digits_run), "-n", "2", "--out", str(picture)]) == 0
+
+
+def test_another_data_set_than_the_models_is_a_one_line_error(digits_run, tmp_path, capsys):
+    rows = np.random.default_rng(0).uniform(size=(20, 5))
+    np.save(tmp_path / "rows.npy", rows)
+    assert (
+        main(["evaluate", "--model", str(digits_run), "--dataset", str(tmp_path / "rows.npy")]) == 2
+    )
+    err = capsys.readouterr().err
+    assert "takes rows of 64 features (it was trained on digits)" in err and err.count("\n") == 1
+
+
+def test_user_mistakes_exit_2_with_one_line(digits_run, tmp_path, capsys):
+    import torch
+
+    if not torch.cuda.is_available():
+        argv = ["train", "--dataset", "digits", "--device", "cuda", "--epochs", "1"]
+        assert main([*argv, "--out", str(tmp_path / "gpu")]) == 2
+        err = capsys.readouterr().err
+        assert "sees no CUDA GPU" in err and err.count("\n") == 1
+    with pytest.raises(SystemExit) as excinfo:  # argparse's own: exit 2, usage and one line
+        main(["train", "--activation", "Relu"])
+    assert excinfo.value.code == 2
+    assert "invalid choice: 'Relu'" in capsys.readouterr().err
+    assert main(["evaluate", "--model", str(tmp_path / "missing")]) == 2
+    assert "no model at" in capsys.readouterr().err
+
+
+def test_a_reused_out_folder_is_refused_unless_overwrite(digits_run, tmp_path, capsys):
+    import shutil
+
+    out = tmp_path / "again"
+    shutil.copytree(digits_run, out)
+    (out / "images" / "epoch_009.png").write_bytes(b"stale")
+    argv = ["train", "--dataset", "digits", "--epochs", "1", "--hidden-units", "8", "2"]
+    argv += ["--images", "2", "--no-tensorboard", "--verbose", "0", "--out", str(out)]
+    assert main(argv) == 2
+    assert "--overwrite" in capsys.readouterr().err
+    assert main([*argv, "--overwrite"]) == 0
+    assert not (out / "images" / "epoch_009.png").exists()
+    assert sorted(p.name for p in (out / "images").glob("epoch_*.png")) == ["epoch_001.png"]
+
+
+def test_train_seconds_time_the_epochs_not_the_pictures(digits_run):
+    metrics = json.loads((digits_run / "metrics.json").read_text())
+    assert 0 < metrics["train_seconds"] <= metrics["fit_seconds"]
+
+
+def test_a_csv_with_a_header_and_a_named_label_column(tmp_path):
+    rng = np.random.default_rng(0)
+    rows = rng.uniform(size=(120, 4))
+    labels = (rows[:, 0] > 0.5).astype(int)
+    lines = ["a,b,label,c,d"] + [
+        f"{r[0]},{r[1]},{y},{r[2]},{r[3]}" for r, y in zip(rows, labels, strict=True)
+    ]
+    (tmp_path / "table.csv").write_text("\n".join(lines) + "\n")
+    out = tmp_path / "run"
+    argv = ["train", "--dataset", str(tmp_path / "table.csv"), "--label-column", "label"]
+    argv += ["--epochs", "1", "--hidden-units", "3", "--no-tensorboard", "--verbose", "0"]
+    assert main([*argv, "--out", str(out)]) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert "probe_accuracy" in metrics and metrics["label_column"] == "label"
+    assert json.loads((out / "model" / "model.json").read_text())["fitted"]["n_features_in_"] == 4
+    assert main(["evaluate", "--model", str(out), "--probe"]) == 0  # the same columns again
+
+
+def test_version(capsys):
+    from skdae import __version__
+
+    with pytest.raises(SystemExit) as excinfo:
+        main(["--version"])
+    assert excinfo.value.code == 0
+    assert capsys.readouterr().out.strip() == f"skdae {__version__}"

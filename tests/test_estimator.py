@@ -1,10 +1,12 @@
 import pickle
+import warnings
 
 import joblib
 import numpy as np
 import pytest
 import torch
 from sklearn.base import clone
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import Pipeline
@@ -142,10 +144,39 @@ def test_row_output_does_not_depend_on_its_batch(tiny, activation):
 
 
 def test_loss_auto_picks_bce_for_unit_interval_and_mse_otherwise(unit_X, tiny):
-    assert DenoisingAutoencoder(**tiny).fit(unit_X).loss_ == "bce"
+    assert DenoisingAutoencoder(**tiny).fit(unit_X).loss_function_ == "bce"
     dae = DenoisingAutoencoder(**tiny).fit(unit_X * 10 - 3)
-    assert dae.loss_ == "mse"
+    assert dae.loss_function_ == "mse"
     assert isinstance(dae.net_.criterion_, torch.nn.MSELoss)
+
+
+def test_unscaled_pixels_warn_that_auto_chose_mse(unit_X, tiny):
+    pixels = np.round(unit_X * 255).astype(np.uint8)
+    with pytest.warns(UserWarning, match=r"X spans \[0, 255\].*X / 255"):
+        dae = DenoisingAutoencoder(**tiny).fit(pixels)
+    assert dae.loss_function_ == "mse"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)  # asked for: no warning
+        warnings.simplefilter("ignore", ConvergenceWarning)  # (a UserWarning too)
+        DenoisingAutoencoder(**dict(tiny, loss="mse")).fit(pixels)
+        DenoisingAutoencoder(**tiny).fit(pixels / 255.0)
+
+
+def test_mlpregressor_names_mean_what_they_mean_there(digits):
+    X, _ = digits
+    with pytest.warns(ConvergenceWarning):
+        dae = DenoisingAutoencoder((16, 4), max_epochs=3, random_state=0).fit(X)
+    assert dae.loss_curve_ == list(dae.history_[:, "train_loss"])
+    assert dae.loss_ == dae.loss_curve_[-1]
+    assert dae.best_loss_ == min(dae.loss_curve_)
+    assert dae.validation_scores_ is None and dae.best_validation_score_ is None
+    with pytest.warns(ConvergenceWarning):
+        stopped = DenoisingAutoencoder(
+            (16, 4), max_epochs=3, early_stopping=True, random_state=0
+        ).fit(X)
+    assert stopped.best_loss_ is None
+    assert stopped.validation_scores_ == [-r for r in stopped.history_[:, "valid_rmse"]]
+    assert stopped.best_validation_score_ == max(stopped.validation_scores_)
 
 
 def test_mse_noise_is_scaled_by_each_feature_std(tiny):
@@ -161,19 +192,47 @@ def test_bce_rejects_data_outside_unit_interval(unit_X, tiny):
         DenoisingAutoencoder(**dict(tiny, loss="bce")).fit(unit_X + 1)
 
 
-def test_score_is_the_mean_bernoulli_log_likelihood(unit_X, tiny):
-    dae = DenoisingAutoencoder(**tiny).fit(unit_X)
-    p = dae.reconstruct(unit_X)
-    log_likelihood = (unit_X * np.log(p) + (1 - unit_X) * np.log1p(-p)).mean(axis=1)
-    np.testing.assert_allclose(dae.score_samples(unit_X), log_likelihood, rtol=1e-6)
-    assert dae.score(unit_X) == pytest.approx(log_likelihood.mean())
-
-
-def test_score_is_minus_the_mse_for_unbounded_data(tiny):
-    X = np.random.default_rng(0).normal(size=(50, 5))
+@pytest.mark.parametrize("scale", [1.0, 10.0], ids=["bce", "mse"])
+def test_score_is_minus_the_reconstruction_rmse_whatever_the_loss(unit_X, tiny, scale):
+    X = unit_X * scale
     dae = DenoisingAutoencoder(**tiny).fit(X)
-    mse = ((dae.reconstruct(X) - X) ** 2).mean(axis=1)
-    np.testing.assert_allclose(dae.score_samples(X), -mse, rtol=1e-6)
+    squared = (dae.reconstruct(X) - X) ** 2
+    np.testing.assert_allclose(dae.score_samples(X), -np.sqrt(squared.mean(axis=1)), rtol=1e-6)
+    assert dae.score(X) == pytest.approx(-np.sqrt(squared.mean()), rel=1e-6)
+
+
+def test_a_search_over_the_loss_compares_like_with_like(digits):
+    X, _ = digits
+    search = GridSearchCV(
+        DenoisingAutoencoder((32, 8), max_epochs=5, random_state=0),
+        {"loss": ["bce", "mse"]},
+        cv=2,
+    ).fit(X)
+    scores = search.cv_results_["mean_test_score"]
+    # Both are minus an RMSE of pixels in [0, 1]: close, not orders of magnitude apart.
+    assert (scores < 0).all() and (scores > -0.5).all()
+    assert abs(scores[0] - scores[1]) < 0.1
+
+
+def test_the_denoising_scorer_does_not_always_pick_the_least_noise(digits):
+    from skdae.metrics import denoising_score, make_denoising_scorer
+
+    X, _ = digits
+    grid = {"noise_factor": [0.0, 0.5]}
+    dae = DenoisingAutoencoder((64, 16), max_epochs=20, random_state=0)
+    plain = GridSearchCV(dae, grid, cv=2).fit(X)
+    denoising = GridSearchCV(dae, grid, cv=2, scoring=make_denoising_scorer()).fit(X)
+    assert plain.best_params_["noise_factor"] == 0.0  # clean reconstruction rewards no noise
+    assert denoising.best_params_["noise_factor"] == 0.5
+    # The scorer corrupts where the autoencoder sees the data, inside a pipeline too.
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import MinMaxScaler
+
+    pipe = make_pipeline(MinMaxScaler(), denoising.best_estimator_)
+    pipe.fit(X)
+    assert denoising_score(pipe, X) == pytest.approx(
+        denoising_score(pipe[-1], pipe[0].transform(X))
+    )
 
 
 def test_better_model_scores_higher(digits):

@@ -178,3 +178,35 @@ def test_a_bad_validation_split_seed_is_refused(fitted, tmp_path, seed):
     _rewrite(path, lambda d: d["fitted"].update(validation_split_seed=seed))
     with pytest.raises(ModelFileError, match="validation_split_seed"):
         skdae.load(path)
+
+
+def test_a_gpu_trained_file_loads_on_the_cpu_and_device_is_honoured(fitted, unit_X, tmp_path):
+    import torch
+
+    path = fitted.save(tmp_path / "model")
+    _rewrite(path, lambda d: d["fitted"].update(device_="cuda:0"))
+    expected = fitted.transform(unit_X)
+    if not torch.cuda.is_available():
+        assert skdae.load(path).device_ == "cpu"  # where it was trained is not here
+        with pytest.raises(ValueError, match="no CUDA GPU"):
+            skdae.load(path, device="cuda")
+    loaded = skdae.load(path, device="cpu")
+    assert loaded.device_ == "cpu"
+    assert next(loaded.net_.module_.parameters()).device.type == "cpu"
+    np.testing.assert_array_equal(loaded.transform(unit_X), expected)
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        lambda d: d["fitted"].update(loss_="hinge"),
+        lambda d: d["fitted"].update(n_features_out=7),
+        lambda d: d["fitted"].update(n_iter_=99),
+    ],
+    ids=["unknown loss", "code size", "epochs"],
+)
+def test_fitted_attributes_that_contradict_the_model_are_refused(fitted, tmp_path, edit):
+    path = fitted.save(tmp_path / "model")
+    _rewrite(path, edit)
+    with pytest.raises(ModelFileError):
+        skdae.load(path)

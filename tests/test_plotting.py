@@ -28,3 +28,14 @@ def test_sprite_tiles_images_in_a_square():
     assert sprite.shape == (6, 6)
     assert np.array_equal(sprite[2:4, 0:2], images[3].reshape(2, 2))
     assert np.all(sprite[4:, 4:] == 0)
+
+
+def test_learning_curve_ticks_are_whole_epochs_and_the_map_has_a_legend(digits):
+    X, y = digits
+    dae = DenoisingAutoencoder((16, 3), max_epochs=3, random_state=0).fit(X)
+    curve = plot_learning_curve(dae.history_)
+    ticks = curve.axes[0].get_xticks()
+    assert np.array_equal(ticks, np.round(ticks))
+    latent = plot_latent_map(dae.transform(X), y)
+    legend = latent.axes[0].get_legend()
+    assert [t.get_text() for t in legend.get_texts()] == [str(d) for d in range(10)]

@@ -4,6 +4,7 @@ import warnings
 import numpy as np
 import pytest
 import torch
+from sklearn.exceptions import ConvergenceWarning
 
 from skdae import DenoisingAutoencoder
 from skdae._net import DenoisingNet, TrainingDivergedError
@@ -59,6 +60,55 @@ def test_ctrl_c_in_the_first_epoch_leaves_the_estimator_as_it_was(monkeypatch, u
     with pytest.raises(KeyboardInterrupt):
         dae.fit(unit_X)
     assert not hasattr(dae, "net_")
+
+
+def _interrupt_at(monkeypatch, cls, name, epoch):
+    """Ctrl-C in ``cls.name`` once the history has ``epoch`` records."""
+    original = getattr(cls, name)
+
+    def interrupted(self, *args, **kwargs):
+        net = args[0] if cls is not DenoisingNet else self
+        if len(net.history) == epoch:
+            raise KeyboardInterrupt
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(cls, name, interrupted)
+
+
+def test_ctrl_c_before_the_first_epoch_leaves_the_estimator_as_it_was(monkeypatch, digits):
+    X, _ = digits
+    _interrupt_at(monkeypatch, DenoisingNet, "get_split_datasets", epoch=0)
+    dae = DenoisingAutoencoder((8, 2), max_epochs=3, early_stopping=True, random_state=0)
+    with pytest.raises(KeyboardInterrupt):
+        dae.fit(X)
+    assert not hasattr(dae, "net_")
+
+
+def test_ctrl_c_in_the_validation_pass_keeps_the_last_finished_epoch(monkeypatch, digits):
+    X, _ = digits
+    params = dict(hidden_units=(8, 2), early_stopping=True, random_state=0)
+    with pytest.warns(ConvergenceWarning):
+        reference = DenoisingAutoencoder(max_epochs=2, **params).fit(X)
+    _interrupt_at(monkeypatch, DenoisingNet, "validation_step", epoch=3)
+    dae = DenoisingAutoencoder(max_epochs=10, **params)
+    with pytest.warns(UserWarning, match="2 of 10 epochs ran"):
+        dae.fit(X)
+    assert dae.n_iter_ == 2 and "valid_loss" in dae.history_[-1]
+    np.testing.assert_array_equal(dae.transform(X), reference.transform(X))
+
+
+def test_ctrl_c_in_a_callback_after_an_epoch_keeps_that_epoch(monkeypatch, digits):
+    from skdae.callbacks import TrainingMonitor
+
+    X, _ = digits
+    with pytest.warns(ConvergenceWarning):
+        reference = DenoisingAutoencoder((8, 2), max_epochs=2, random_state=0).fit(X)
+    _interrupt_at(monkeypatch, TrainingMonitor, "on_epoch_end", epoch=2)
+    dae = DenoisingAutoencoder((8, 2), max_epochs=10, random_state=0)
+    with pytest.warns(UserWarning, match="2 of 10 epochs ran"):
+        dae.fit(X)
+    assert dae.n_iter_ == 2
+    np.testing.assert_array_equal(dae.transform(X), reference.transform(X))
 
 
 def test_early_stopping_is_not_mistaken_for_ctrl_c(digits):

@@ -1,6 +1,7 @@
 """Bad input gets a clear, early error from every public method."""
 
 import re
+import warnings
 
 import numpy as np
 import pytest
@@ -66,10 +67,35 @@ def test_bad_input_is_refused_with_a_message(fitted, method, case):
         getattr(estimator, method)(X)
 
 
-@pytest.mark.parametrize("method", ["transform", "score", "score_samples"])
-def test_bce_model_refuses_data_outside_the_unit_interval(fitted, method):
-    with pytest.raises(ValueError, match=r"trained with loss='bce' on data in \[0, 1\]"):
-        getattr(fitted, method)(np.full((3, N_FEATURES), 2.0))
+@pytest.mark.parametrize("method", ["transform", "reconstruct", "score", "score_samples"])
+def test_a_bce_model_evaluates_data_outside_the_unit_interval_and_says_so(fitted, method):
+    X = np.full((3, N_FEATURES), 1.000001)
+    with pytest.warns(UserWarning, match=r"X spans \[1.000001, 1.000001\], outside the \[0, 1\]"):
+        result = getattr(fitted, method)(X)
+    assert np.isfinite(result).all()
+
+
+def test_cross_validation_with_a_scaler_scores_every_fold(digits):
+    from sklearn.model_selection import cross_val_score
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import MinMaxScaler
+
+    X, _ = digits
+    pipe = make_pipeline(MinMaxScaler(), DenoisingAutoencoder((8, 2), max_epochs=1))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # held-out folds a little outside [0, 1]; 1 epoch
+        scores = cross_val_score(pipe, X * 3 + 1, cv=3, error_score="raise")
+    assert np.isfinite(scores).all() and (scores < 0).all()
+
+
+def test_a_text_column_is_named_with_a_fix(fitted):
+    import pandas as pd
+
+    frame = pd.DataFrame(np.full((3, N_FEATURES), 0.5), columns=[f"c{i}" for i in range(6)])
+    frame["c2"] = ["a", "b", "c"]
+    for method in ("fit", "transform"):
+        with pytest.raises(ValueError, match=r"non-numeric columns \['c2'\].*OneHotEncoder"):
+            getattr(DenoisingAutoencoder() if method == "fit" else fitted, method)(frame)
 
 
 @pytest.mark.parametrize(

@@ -110,24 +110,58 @@ def test_a_warm_start_refuses_another_loss(warm):
     assert dae.n_iter_ == 3
 
 
-def test_a_conv_warm_start_refuses_other_channels(digits):
+@pytest.mark.parametrize(
+    ("params", "names"),
+    [
+        (dict(channels=(8,)), r"channels=\(4,\)"),
+        (dict(code_size=5), "code_size=3"),
+        (dict(kernel_size=5), "kernel_size=3"),
+        (dict(downsampling="maxpool"), "downsampling='stride'"),
+        (dict(image_shape=(4, 16)), r"image_shape=\(1, 8, 8\)"),
+    ],
+)
+def test_a_conv_warm_start_refuses_another_network(digits, params, names):
     X, _ = digits
     dae = ConvDenoisingAutoencoder(
         channels=(4,), code_size=3, max_epochs=1, warm_start=True, random_state=0
     )
     _fit(dae, X[:200])
-    with pytest.raises(ValueError, match=r"channels=\(4,\)"):
-        dae.set_params(channels=(8,)).fit(X[:200])
-    _fit(dae, X[:200], channels=[4], learning_rate=0.01)  # the same channels, as a list
+    with pytest.raises(ValueError, match=f"warm start: the fitted network has {names}"):
+        dae.set_params(**params).fit(X[:200])
+    same = ConvDenoisingAutoencoder(channels=[4], code_size=3, max_epochs=1, random_state=0)
+    dae.set_params(**same.get_params())
+    _fit(dae, X[:200], warm_start=True, learning_rate=0.01)  # the same network, as a list
     assert dae.n_iter_ == 2
+
+
+def test_a_warm_start_takes_a_new_dropout_probability(digits):
+    from skdae._modules import Dropout
+
+    X, _ = digits
+    dae = DenoisingAutoencoder((16, 4), dropout=0.1, max_epochs=1, warm_start=True)
+    _fit(dae, X)
+    _fit(dae, X, dropout=0.3)
+    assert {m.p for m in dae.net_.module_.modules() if isinstance(m, Dropout)} == {0.3}
+    with pytest.raises(ValueError, match="dropout=0.3"):  # no dropout layers to keep
+        dae.set_params(dropout=0.0).fit(X)
+
+
+def test_a_warm_start_takes_the_current_schedule_and_validation_fraction(warm):
+    dae, X = warm
+    _fit(dae, X, lr_decay_steps=1, lr_decay_rate=0.5, early_stopping=True, max_epochs=1)
+    steps = sum(e["train_batch_count"] for e in dae.history_)
+    assert dae.history_[-1]["lr"] == pytest.approx(1e-3 * 0.5**steps)
+    held_out = round(len(X) * 0.1)
+    assert dae.history_[-1]["train_batch_count"] == -(-(len(X) - held_out) // 100)
+    _fit(dae, X, validation_fraction=0.5, max_epochs=1)
+    assert dae.history_[-1]["train_batch_count"] == -(-(len(X) - round(len(X) * 0.5)) // 100)
 
 
 def test_a_warm_start_of_a_loaded_model_trains_on(warm, tmp_path):
     import skdae
 
     dae, X = warm
-    loaded = skdae.load(dae.save(tmp_path / "model"), device="cpu")
-    assert loaded.device_ == "cpu"
+    loaded = skdae.load(dae.save(tmp_path / "model"))
     np.testing.assert_array_equal(loaded.transform(X), dae.transform(X))
     _fit(loaded, X, max_epochs=1, learning_rate=0.01)
     assert loaded.n_iter_ == 3
