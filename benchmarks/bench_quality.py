@@ -96,6 +96,20 @@ DAE_CONFIGS = {
         "the seed's conv net, gelu + a {w}-unit code layer",
         dict(SEED_CONV, activation="gelu", code_size=W),
     ),
+    "width_bf16": (
+        "hidden_units=(512, 256, {w}), precision='bfloat16'",
+        dict(hidden_units=(512, 256, W), precision="bfloat16"),
+    ),
+    "conv_gelu_bf16": (
+        "conv (32, 64) stride, gelu, code {w}, precision='bfloat16'",
+        dict(
+            estimator="ConvDenoisingAutoencoder",
+            channels=(32, 64),
+            activation="gelu",
+            code_size=W,
+            precision="bfloat16",
+        ),
+    ),
     "conv_pool": (
         "conv (32, 64) maxpool, code {w}",
         dict(
@@ -144,6 +158,16 @@ def make_features(name, width, seed, device):
     params = {k: at_width(v) for k, v in params.items()}
     estimator = getattr(skdae, params.pop("estimator", "DenoisingAutoencoder"))
     return label.format(w=width), estimator(random_state=seed, device=device, **params)
+
+
+def precision_available(features, device):
+    """Whether the device computes in the row's precision (bfloat16 needs hardware)."""
+    if getattr(features, "precision", "float32") != "bfloat16":
+        return True
+    from skdae._base import bfloat16_supported
+    from skdae._runtime import resolve_device
+
+    return bfloat16_supported(resolve_device(device))
 
 
 def has_width(name):
@@ -259,6 +283,10 @@ def main(argv=None):
             if name == "pca" and width > data[0].shape[1]:
                 continue  # PCA has at most as many components as features
             runs, label = [], None
+            label, features = make_features(name, width, 0, args.device)
+            if not precision_available(features, args.device):
+                print(f"| {label} | {width or '–'} | no bfloat16 on this device | | | | |")
+                continue
             for seed in range(1 if name == "raw" else args.seeds):
                 label, features = make_features(name, width, seed, args.device)
                 if args.max_epochs and hasattr(features, "max_epochs"):

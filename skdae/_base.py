@@ -34,7 +34,7 @@ from torch import nn
 from ._docs import SHARED_ATTRIBUTES as _SHARED_ATTRIBUTES_DOC
 from ._docs import SHARED_PARAMETERS as _SHARED_PARAMETERS_DOC
 from ._modules import ACTIVATIONS, evaluating
-from ._net import ConvergenceCheck, DenoisingNet, SparseRows, validation_size
+from ._net import MIXED_PRECISION, ConvergenceCheck, DenoisingNet, SparseRows, validation_size
 from ._noise import NOISE_TYPES, make_corruption
 from ._persistence import params_to_json
 from ._persistence import save as save_model
@@ -132,6 +132,29 @@ def value_range(X, input_name="X", check_finite=True):
     return lo, hi
 
 
+def check_precision(precision, device):
+    """Refuse a ``precision`` that ``device`` cannot train in, saying what it can."""
+    if precision == "float16" and device.type != "cuda":
+        raise ValueError(
+            f"precision='float16' needs a GPU (float16 with loss scaling is a CUDA feature); "
+            f"this fit runs on {device}. Use precision='bfloat16' on CPUs that have it, or "
+            "'float32'."
+        )
+    if precision == "bfloat16" and not bfloat16_supported(device):
+        raise ValueError(
+            f"precision='bfloat16' needs bfloat16 arithmetic, which {device} lacks "
+            "(on a CPU: AVX512-BF16 or AMX; on a GPU: compute capability 8.0, Ampere, or "
+            "newer). Use precision='float32'."
+        )
+
+
+def bfloat16_supported(device):
+    """Whether ``device`` computes bfloat16 natively (emulation is slower than float32)."""
+    if device.type == "cuda":
+        return torch.cuda.is_bf16_supported(including_emulation=False)
+    return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+
+
 def check_text_columns(X):
     """Name a DataFrame's text or categorical columns, which skdae cannot train on."""
     if not (type(X).__module__.startswith("pandas") and hasattr(X, "dtypes")):
@@ -207,6 +230,7 @@ class BaseAutoencoder(
         "callbacks": [list, None],
         "warm_start": ["boolean"],
         "checkpoint_dir": [str, os.PathLike, None],
+        "precision": [StrOptions({"float32", *MIXED_PRECISION})],
     }
 
     def __init_subclass__(cls, **kwargs):
@@ -249,6 +273,7 @@ class BaseAutoencoder(
         callbacks,
         warm_start,
         checkpoint_dir,
+        precision,
     ):
         self.activation = activation
         self.dropout = dropout
@@ -276,6 +301,7 @@ class BaseAutoencoder(
         self.callbacks = callbacks
         self.warm_start = warm_start
         self.checkpoint_dir = checkpoint_dir
+        self.precision = precision
 
     @abstractmethod
     def _module_spec(self, n_features):
@@ -289,27 +315,32 @@ class BaseAutoencoder(
         module.spec = spec  # what a warm start compares the parameters with
         return module
 
-    def _check_params(self, X):
-        """Checks that ``_parameter_constraints`` cannot express; raise ValueError."""
+    def _check_params(self, n_samples, n_features):
+        """Checks that ``_parameter_constraints`` cannot express; raise ValueError.
+
+        ``n_samples`` None (a model file, no data) skips the checks that need it.
+        """
         if self.noise_type != "gaussian" and self.noise_factor >= 1:
             raise ValueError(
                 f"noise_type={self.noise_type!r} corrupts each value with probability "
                 f"noise_factor, which must be below 1; got {self.noise_factor}."
             )
+        self._module_spec(n_features)
+        if n_samples is None:
+            return
         if self.batch_norm:
-            n_train = self._n_train(X.shape[0])
+            n_train = self._n_train(n_samples)
             if self._batch_size(n_train) < 2 or n_train < 2:
                 raise ValueError(
                     "batch_norm=True normalises over the rows of a batch, which needs "
                     f"batch_size >= 2 and at least 2 training samples; got batch_size="
                     f"{self.batch_size} and n_samples={n_train} to train on."
                 )
-        if self.early_stopping and X.shape[0] < 2:
+        if self.early_stopping and n_samples < 2:
             raise ValueError(
                 f"early_stopping=True holds out validation rows, which needs at least 2 "
-                f"rows; got {X.shape[0]}."
+                f"rows; got {n_samples}."
             )
-        self._module_spec(X.shape[1])
 
     def _n_train(self, n_samples):
         """Rows that train (the others validate, with early stopping)."""
@@ -397,6 +428,7 @@ class BaseAutoencoder(
         # A warm start draws a stream of its own, not the first fit's again.
         seed = (torch_seed(self.random_state) + n_before) % 2**63
         device = resolve_device(self.device)
+        check_precision(self.precision, device)
         # Every random number of the fit (weights, batch order, noise, dropout) comes
         # from this generator; the validation split from a seed of its own.
         generator = torch.Generator(device=device).manual_seed(seed)
@@ -430,7 +462,7 @@ class BaseAutoencoder(
                 f"X spans [{lo:.4g}, {hi:.4g}], beyond float32's range (±{float32_max:.3g}) "
                 "that training computes in; scale X first (e.g. StandardScaler)."
             )
-        self._check_params(X)
+        self._check_params(*X.shape)
         if warm:
             self._check_warm_params(X.shape[1], lo, hi)
         return X, (lo, hi)
@@ -545,6 +577,7 @@ class BaseAutoencoder(
         # Drop the references to the fit's generator: the fitted model needs
         # none, and a CUDA generator would tie the pickle to a GPU machine.
         net.generator = None
+        net.grad_scaler_ = None  # float16's loss scale: only for the fit
         net.module.set_generator(None)
         if net.corruption is not None:
             net.corruption.to("cpu")  # a CUDA tensor would tie the pickle to a GPU
@@ -664,6 +697,7 @@ class BaseAutoencoder(
             split_seed=split_seed,
             validation_fraction=self.validation_fraction if self.early_stopping else 0.0,
             output_activation=OUTPUT_ACTIVATIONS[loss],
+            precision=self.precision,
             optimizer=torch.optim.Adam,
             # One fused kernel for the whole update: ~10% of a CPU epoch saved.
             optimizer__fused=True,

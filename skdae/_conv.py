@@ -161,6 +161,7 @@ class ConvDenoisingAutoencoder(BaseAutoencoder):
         callbacks=None,
         warm_start=False,
         checkpoint_dir=None,
+        precision="float32",
     ):
         super().__init__(
             activation=activation,
@@ -189,6 +190,7 @@ class ConvDenoisingAutoencoder(BaseAutoencoder):
             callbacks=callbacks,
             warm_start=warm_start,
             checkpoint_dir=checkpoint_dir,
+            precision=precision,
         )
         self.image_shape = image_shape
         self.channels = channels
@@ -240,8 +242,8 @@ class ConvDenoisingAutoencoder(BaseAutoencoder):
             batch_norm=bool(self.batch_norm),
         )
 
-    def _check_params(self, X):
-        super()._check_params(X)
+    def _check_params(self, n_samples, n_features):
+        super()._check_params(n_samples, n_features)
         if self.kernel_size % 2 != 1:
             raise ValueError(
                 f"kernel_size must be odd (the convolutions pad it by half), got "

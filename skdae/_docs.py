@@ -109,6 +109,15 @@ default="gaussian"
         ``best`` with early stopping). A fit with the same parameters and
         number of features resumes from ``last``: a crash costs at most one
         epoch.
+    precision : {"float32", "bfloat16", "float16"}, default="float32"
+        The precision of training's matrix products. ``"bfloat16"``
+        computes the forward pass under ``torch.autocast`` in bfloat16
+        (weights, Adam's state and the loss stay float32): faster on CPUs
+        with AVX512-BF16 or AMX and on GPUs from Ampere on, refused where the
+        device lacks it. ``"float16"``: the same in float16 with loss
+        scaling, on GPUs only. Evaluation (``transform`` and the rest)
+        always runs in X's float dtype, so a model trained in bfloat16
+        evaluates in float32 (float64 for float64 input).
 """
 
 SHARED_ATTRIBUTES = """\

@@ -116,6 +116,7 @@ class DenoisingAutoencoder(BaseAutoencoder):
         callbacks=None,
         warm_start=False,
         checkpoint_dir=None,
+        precision="float32",
     ):
         super().__init__(
             activation=activation,
@@ -144,6 +145,7 @@ class DenoisingAutoencoder(BaseAutoencoder):
             callbacks=callbacks,
             warm_start=warm_start,
             checkpoint_dir=checkpoint_dir,
+            precision=precision,
         )
         self.hidden_units = hidden_units
 

@@ -17,6 +17,7 @@ skorch's loop (``fit_loop``, ``notify``, the callbacks) is kept; what changes:
   Ctrl-C keep the last finished epoch.
 """
 
+import contextlib
 import math
 import warnings
 
@@ -25,6 +26,9 @@ import torch
 from skorch import NeuralNet
 from skorch.callbacks import Callback, EpochTimer, PrintLog
 from skorch.exceptions import DeviceWarning
+
+# precision -> the dtype autocast computes in (float32: no autocast).
+MIXED_PRECISION = {"bfloat16": torch.bfloat16, "float16": torch.float16}
 
 
 class TrainingDivergedError(ValueError):
@@ -298,6 +302,10 @@ class DenoisingNet(NeuralNet):
         Seeds the draw of the validation rows, the same for every call of a
         fit (a resumed or warm-started fit validates on the rows it held out
         before); None draws them from ``generator``.
+    precision : {"float32", "bfloat16", "float16"}, default="float32"
+        The forward pass's precision in training and validation (see
+        ``MIXED_PRECISION``); weights, Adam's state and the loss stay float32,
+        and float16 scales the loss (``torch.amp.GradScaler``).
     """
 
     def __init__(
@@ -309,6 +317,7 @@ class DenoisingNet(NeuralNet):
         validation_fraction=0.0,
         output_activation=None,
         split_seed=None,
+        precision="float32",
         **kwargs,
     ):
         kwargs.setdefault("iterator_train", TensorBatches)
@@ -321,6 +330,7 @@ class DenoisingNet(NeuralNet):
         self.validation_fraction = validation_fraction
         self.output_activation = output_activation
         self.split_seed = split_seed
+        self.precision = precision
 
     def get_default_callbacks(self):
         # skorch's defaults average per-batch losses that we no longer record.
@@ -337,6 +347,11 @@ class DenoisingNet(NeuralNet):
 
     def on_train_begin(self, net, **kwargs):
         super().on_train_begin(net, **kwargs)
+        self.grad_scaler_ = (
+            torch.amp.GradScaler(torch.device(self.device).type)
+            if self.precision == "float16"
+            else None
+        )
         self.stop_requested_ = False  # set by a callback to end the fit
         self.ctrl_c_ = False  # the loop ended by KeyboardInterrupt
         self.interrupted_ = None  # set by KeepLastEpoch on Ctrl-C
@@ -400,19 +415,44 @@ class DenoisingNet(NeuralNet):
             return batch
         return self.corruption(batch, self.generator)
 
+    def _autocast(self):
+        """The forward pass's mixed precision: bfloat16/float16 matrix products under
+        ``torch.autocast``, everything else (weights, Adam, the loss) in float32."""
+        dtype = MIXED_PRECISION.get(self.precision)
+        if dtype is None:
+            return contextlib.nullcontext()
+        return torch.autocast(torch.device(self.device).type, dtype=dtype)
+
     def train_step_single(self, batch, **fit_params):
         if not self.module_.training:  # walking the module tree every batch costs ~3%
             self._set_training(True)
-        logits = self.infer(self.corrupt(batch), **fit_params)
-        loss = self.get_loss(logits, batch, X=batch, training=True)
-        loss.backward()
+        with self._autocast():
+            logits = self.infer(self.corrupt(batch), **fit_params)
+        loss = self.get_loss(logits.float(), batch, X=batch, training=True)
+        if self.grad_scaler_ is None:
+            loss.backward()
+        else:
+            # float16: the loss scaled up so that small gradients do not flush to 0, then
+            # the gradients scaled back before anyone (the monitor, Adam) reads them.
+            self.grad_scaler_.scale(loss).backward()
+            self.grad_scaler_.unscale_(self.optimizer_)
         return {"loss": loss, "y_pred": logits}
+
+    def _step_optimizer(self, step_fn):
+        if self.grad_scaler_ is None:
+            return super()._step_optimizer(step_fn)
+        step_fn()  # forward, backward, on_grad_computed
+        self.grad_scaler_.step(self.optimizer_)  # skipped when a gradient overflowed
+        self.grad_scaler_.update()
+        return None
 
     def validation_step(self, batch, **fit_params):
         if self.module_.training:
             self._set_training(False)
         with torch.no_grad():
-            logits = self.infer(batch, **fit_params)
+            with self._autocast():
+                logits = self.infer(batch, **fit_params)
+            logits = logits.float()
             loss = self.get_loss(logits, batch, X=batch, training=False)
             squared_error = (self.reconstruction(logits) - batch).square_().sum()
         return {"loss": loss, "y_pred": logits, "squared_error": squared_error}

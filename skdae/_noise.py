@@ -16,6 +16,9 @@ import torch
 class _Corruption:
     """What the corruption kinds share: their data-derived tensors."""
 
+    # The names of what ``statistics`` returns (each a per-feature tensor).
+    statistics_names = ()
+
     def __init__(self, noise_factor, **tensors):
         self.noise_factor = float(noise_factor)
         self.tensors = {k: v for k, v in tensors.items() if v is not None}
@@ -64,6 +67,8 @@ class GaussianNoise(_Corruption):
     def __init__(self, noise_factor, scale=None, clip=False):
         super().__init__(noise_factor, scale=scale)
         self.clip = clip
+
+    statistics_names = ("scale",)
 
     @classmethod
     def statistics(cls, X):
@@ -131,6 +136,8 @@ class SaltAndPepperNoise(_Corruption):
 
     def __init__(self, noise_factor, low=None, high=None):
         super().__init__(noise_factor, low=low, high=high)
+
+    statistics_names = ("low", "high")
 
     @classmethod
     def statistics(cls, X):

@@ -228,84 +228,216 @@ def load(path, device=None):
             "tampered with."
         )
     classes = _estimator_classes()
-    if document["class"] not in classes:
+    if not isinstance(document["class"], str) or document["class"] not in classes:
         raise ModelFileError(f"{model_file} describes an unknown estimator {document['class']!r}.")
-    fitted = document["fitted"]
-    if set(fitted) - _FITTED_KEYS or not {"n_features_in_", "loss_", "n_features_out"} <= set(
-        fitted
-    ):
-        raise ModelFileError(f"{model_file} has unexpected fitted attributes {sorted(fitted)}.")
-
     estimator = classes[document["class"]]()
-    params = dict(document["params"])
-    if document["format_version"] < 2 and "linear_code" in params:
-        # Format 1 knew linear_code; code_activation=None is the activation it then had.
-        params["code_activation"] = "linear" if params.pop("linear_code") else None
-    try:
-        estimator.set_params(**params)
-        estimator._validate_params()
-    except (TypeError, ValueError) as exc:
-        raise ModelFileError(f"{model_file} holds invalid parameters: {exc}") from None
-    # JSON has no tuples: shapes and widths come back as the tuples they were.
-    estimator.set_params(
-        **{k: tuple(v) for k, v in estimator.get_params().items() if isinstance(v, list)}
-    )
+    fitted = _checked_fitted(document, model_file)
+    _set_checked_params(estimator, document, model_file, fitted["n_features_in_"])
 
     from safetensors import SafetensorError
     from safetensors.torch import load as load_tensors
     from skorch.history import History
 
+    # The network's shapes, on the meta device (no memory), against the weights file's
+    # header: a description that does not fit its weights is refused before a byte of
+    # them becomes a tensor, and every tensor then built is one the file holds.
+    loss = fitted["loss_"]
+    try:
+        module = estimator._build_module(fitted["n_features_in_"], device="meta")
+    except (RuntimeError, ValueError, OverflowError, TypeError) as exc:
+        raise ModelFileError(f"{model_file} describes no network skdae can build: {exc}") from None
+    expected = {k: (tuple(v.shape), v.dtype) for k, v in module.state_dict().items()}
+    noise_names = _expected_noise(estimator, loss)
+    header = _safetensors_header(weights, weights_file)
+    _check_shapes(header, expected, noise_names, fitted["n_features_in_"], weights_file)
+    if fitted["n_features_out"] != module.code_size:
+        raise ModelFileError(
+            f"{model_file}: n_features_out is {fitted['n_features_out']}, but the described "
+            f"network's code has {module.code_size} values."
+        )
+
     try:
         tensors = load_tensors(weights)
-    except (SafetensorError, ValueError) as exc:
+    except (SafetensorError, ValueError, RuntimeError) as exc:
         raise ModelFileError(f"{weights_file} is not a safetensors file: {exc}") from None
     if device is None:
-        trained_on = fitted.get("device_", "cpu")
-        device = (
-            trained_on if not trained_on.startswith("cuda") or torch.cuda.is_available() else "cpu"
-        )
-    device = resolve_device(device)
+        # Where it was trained, if that device is here (and is one); else the CPU.
+        try:
+            device = resolve_device(fitted["device_"])
+        except ValueError:
+            device = torch.device("cpu")
+    else:
+        device = resolve_device(device)
     noise_tensors = {
         key[len(_NOISE_PREFIX) :]: tensors.pop(key).to(device)
         for key in list(tensors)
         if key.startswith(_NOISE_PREFIX)
     }
-    module = estimator._build_module(fitted["n_features_in_"], device="meta")
     module.to_empty(device=device)
-    try:
-        module.load_state_dict({k: v.to(device) for k, v in tensors.items()}, strict=True)
-    except RuntimeError as exc:
-        raise ModelFileError(f"{weights_file} does not fit the described network: {exc}") from None
-
-    loss = fitted["loss_"]
-    if loss not in ("bce", "mse"):
-        raise ModelFileError(f"{model_file}: loss_ must be 'bce' or 'mse', got {loss!r}.")
-    n_epochs = len(document["history"])
-    if fitted["n_features_out"] != module.code_size or fitted.get("n_iter_", n_epochs) != n_epochs:
-        raise ModelFileError(
-            f"{model_file}: its fitted attributes contradict the network or the history."
-        )
-    try:
-        corruption = make_corruption(
-            estimator.noise_type,
-            estimator.noise_factor,
-            bounded=loss == "bce",
-            tensors=noise_tensors,
-        )
-    except TypeError as exc:
-        raise ModelFileError(f"{weights_file} holds unexpected noise statistics: {exc}") from None
-    split_seed = fitted.get("validation_split_seed")
-    if split_seed is not None and not (
-        isinstance(split_seed, int) and not isinstance(split_seed, bool) and 0 <= split_seed < 2**63
-    ):
-        raise ModelFileError(
-            f"{model_file}: validation_split_seed must be an int in [0, 2**63), got {split_seed!r}."
-        )
+    module.load_state_dict({k: v.to(device) for k, v in tensors.items()}, strict=True)
+    corruption = make_corruption(
+        estimator.noise_type, estimator.noise_factor, bounded=loss == "bce", tensors=noise_tensors
+    )
     estimator.n_features_in_ = fitted["n_features_in_"]
     if "feature_names_in_" in fitted:
         estimator.feature_names_in_ = np.asarray(fitted["feature_names_in_"], dtype=object)
-    net = estimator._make_net(module, loss, device, corruption=corruption, split_seed=split_seed)
+    net = estimator._make_net(
+        module,
+        loss,
+        device,
+        corruption=corruption,
+        split_seed=fitted.get("validation_split_seed"),
+    )
     net.initialize()
     net.history = History(document["history"])
     estimator._set_fitted_state(net)
     return estimator
+
+
+def _is_int(value, low=0, high=None):
+    """An int (not a bool) in [low, high]."""
+    return (
+        isinstance(value, int)
+        and not isinstance(value, bool)
+        and value >= low
+        and (high is None or value <= high)
+    )
+
+
+def _checked_fitted(document, model_file):
+    """The fitted attributes and history, typed and in range, or ModelFileError."""
+    fitted, history = document["fitted"], document["history"]
+    if not isinstance(fitted, dict):
+        raise ModelFileError(f"{model_file}: 'fitted' must be an object, got {fitted!r}.")
+    required = {"n_features_in_", "loss_", "n_features_out"}
+    if set(fitted) - _FITTED_KEYS or not required <= set(fitted):
+        raise ModelFileError(f"{model_file} has unexpected fitted attributes {sorted(fitted)}.")
+    fitted = {"device_": "cpu", **fitted}
+    problems = []
+    if not _is_int(fitted["n_features_in_"], low=1):
+        problems.append(f"n_features_in_ must be a positive int, got {fitted['n_features_in_']!r}")
+    if not _is_int(fitted["n_features_out"], low=1):
+        problems.append(f"n_features_out must be a positive int, got {fitted['n_features_out']!r}")
+    if fitted["loss_"] not in ("bce", "mse"):
+        problems.append(f"loss_ must be 'bce' or 'mse', got {fitted['loss_']!r}")
+    if not isinstance(fitted["device_"], str):
+        problems.append(f"device_ must be a string, got {fitted['device_']!r}")
+    seed = fitted.get("validation_split_seed")
+    if seed is not None and not _is_int(seed, high=2**63 - 1):
+        problems.append(f"validation_split_seed must be an int in [0, 2**63), got {seed!r}")
+    names = fitted.get("feature_names_in_")
+    if names is not None and not (
+        isinstance(names, list)
+        and all(isinstance(n, str) for n in names)
+        and len(names) == fitted["n_features_in_"]
+    ):
+        problems.append("feature_names_in_ must be n_features_in_ strings")
+    if not (
+        isinstance(history, list)
+        and all(
+            isinstance(epoch, dict)
+            and _is_int(epoch.get("epoch"), low=1)
+            and isinstance(epoch.get("train_loss"), (int, float))
+            and not isinstance(epoch.get("train_loss"), bool)
+            for epoch in history
+        )
+    ):
+        problems.append("history must be a list of epochs, each with its number and train_loss")
+    elif fitted.get("n_iter_", len(history)) != len(history):
+        problems.append(f"n_iter_ is {fitted['n_iter_']!r}, but the history has {len(history)}")
+    if problems:
+        raise ModelFileError(f"{model_file}: " + "; ".join(problems) + ".")
+    return fitted
+
+
+# Parameters that only matter while training: never taken from a file.
+_TRAINING_ONLY = {"callbacks": None, "tensorboard_dir": None, "checkpoint_dir": None}
+
+
+def _set_checked_params(estimator, document, model_file, n_features):
+    """Set the file's parameters through the estimator's own validation, or ModelFileError."""
+    params = document["params"]
+    if not isinstance(params, dict):
+        raise ModelFileError(f"{model_file}: 'params' must be an object, got {params!r}.")
+    params = dict(params)
+    if document["format_version"] < 2 and "linear_code" in params:
+        # Format 1 knew linear_code; code_activation=None is the activation it then had.
+        params["code_activation"] = "linear" if params.pop("linear_code") else None
+    params.update(_TRAINING_ONLY)
+    try:
+        estimator.set_params(**params)
+        estimator._validate_params()
+        # JSON has no tuples: shapes and widths come back as the tuples they were.
+        estimator.set_params(
+            **{k: tuple(v) for k, v in estimator.get_params().items() if isinstance(v, list)}
+        )
+        estimator._check_params(None, n_features)  # the checks fit makes, without data
+    except (TypeError, ValueError) as exc:
+        raise ModelFileError(f"{model_file} holds invalid parameters: {exc}") from None
+
+
+def _expected_noise(estimator, loss):
+    """The noise statistics a model file holds for these parameters (names)."""
+    from ._noise import NOISE_TYPES
+
+    if estimator.noise_factor == 0 or loss == "bce":
+        return set()
+    return set(NOISE_TYPES[estimator.noise_type].statistics_names)
+
+
+# safetensors' dtype names of the tensors skdae writes.
+_SAFETENSORS_DTYPES = {torch.float32: "F32", torch.int64: "I64"}
+
+
+def _safetensors_header(weights, weights_file):
+    """The header of a safetensors file: ``{name: (shape, dtype)}``, checked for sense."""
+    problem = None
+    if len(weights) < 8:
+        problem = "shorter than its header"
+    else:
+        size = int.from_bytes(weights[:8], "little")
+        if size > len(weights) - 8:
+            problem = "its header runs past its end"
+    if problem is None:
+        try:
+            header = json.loads(weights[8 : 8 + size])
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            header, problem = None, "its header is not JSON"
+    if problem is None and not isinstance(header, dict):
+        problem = "its header is not a table of tensors"
+    if problem is not None:
+        raise ModelFileError(f"{weights_file} is not a safetensors file: {problem}.")
+    header.pop("__metadata__", None)
+    tensors = {}
+    end = len(weights) - 8 - size
+    for name, entry in header.items():
+        shape = entry.get("shape") if isinstance(entry, dict) else None
+        offsets = entry.get("data_offsets") if isinstance(entry, dict) else None
+        if not (
+            isinstance(shape, list)
+            and all(_is_int(d) for d in shape)
+            and isinstance(offsets, list)
+            and len(offsets) == 2
+            and all(_is_int(o, high=end) for o in offsets)
+        ):
+            raise ModelFileError(f"{weights_file}: tensor {name!r} has a malformed entry.")
+        tensors[name] = (tuple(shape), entry.get("dtype"))
+    return tensors
+
+
+def _check_shapes(header, expected, noise_names, n_features, weights_file):
+    """The file's tensors are exactly the network's (and the noise's), shape for shape."""
+    wanted = {k: (shape, _SAFETENSORS_DTYPES.get(dtype)) for k, (shape, dtype) in expected.items()}
+    wanted.update({_NOISE_PREFIX + k: ((n_features,), "F32") for k in noise_names})
+    missing, unexpected = sorted(set(wanted) - set(header)), sorted(set(header) - set(wanted))
+    if missing or unexpected:
+        raise ModelFileError(
+            f"{weights_file} does not fit the described network: missing {missing[:5]}, "
+            f"unexpected {unexpected[:5]}."
+        )
+    for name, (shape, dtype) in wanted.items():
+        if header[name] != (shape, dtype):
+            raise ModelFileError(
+                f"{weights_file} does not fit the described network: {name} is "
+                f"{header[name][1]} {list(header[name][0])}, the network has {dtype} {list(shape)}."
+            )

@@ -262,6 +262,14 @@ ESTIMATOR_OPTIONS = {
         dict(action="store_true", default=None, help="batch normalisation in hidden layers"),
     ),
     "--tol": ("tol", dict(type=float, help="loss improvement that counts, for convergence")),
+    "--precision": (
+        "precision",
+        dict(
+            choices=["float32", "bfloat16", "float16"],
+            help="precision of training's matrix products (bfloat16: CPUs with AVX512-BF16 "
+            "or AMX, recent GPUs; float16: GPUs)",
+        ),
+    ),
     "--no-monitor": (
         "monitor",
         dict(

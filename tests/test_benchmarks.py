@@ -46,3 +46,10 @@ def test_parallel_benchmark_quick_mode_reports_worker_threads():
 def test_scale_benchmark_quick_mode_measures_both_methods():
     out = _run("bench_scale.py", "--quick")
     assert "transform" in out and "score_samples" in out
+
+
+def test_precision_benchmark_quick_mode_runs_both_models():
+    out = _run("bench_precision.py", "--quick")
+    for model in ("| fc ", "| conv "):
+        assert sum(line.startswith(model) for line in out.splitlines()) >= 1, model
+    assert "float32" in out
