@@ -39,6 +39,7 @@ from ._noise import NOISE_TYPES, make_corruption
 from ._persistence import params_to_json
 from ._persistence import save as save_model
 from ._runtime import denormals_flushed, resolve_device
+from ._state import from_plain, to_plain
 from .callbacks import ProgressBar, StaircaseDecay, TensorBoard, TrainingMonitor
 
 # batch_size="auto": rows // this, between 32 and 256 (see _batch_size).
@@ -961,22 +962,43 @@ class BaseAutoencoder(
         """
         return save_model(self, path)
 
+    def __getstate__(self):
+        # The fitted net as plain data (numpy weights, lists, dicts): pickles and
+        # skops files that do not depend on torch's or skorch's pickle formats.
+        state = dict(super().__getstate__())  # a copy: the estimator keeps its net
+        net = state.pop("net_", None)
+        if net is not None:
+            state["_fitted_model"] = to_plain(net)
+            if "feature_names_in_" in state:
+                state["feature_names_in_"] = [str(n) for n in state["feature_names_in_"]]
+        return state
+
     def __setstate__(self, state):
+        state = dict(state)
+        fitted_model = state.pop("_fitted_model", None)
         # A model trained on a GPU, unpickled where there is none: evaluate on
-        # the CPU (skorch maps the module's tensors there itself).
+        # the CPU.
         device = state.get("device_")
-        if device is not None and device.startswith("cuda") and not torch.cuda.is_available():
+        if isinstance(device, str) and device.startswith("cuda") and not torch.cuda.is_available():
             warnings.warn(
                 f"this model was trained on {device}; torch sees no GPU here, so it is "
                 "loaded and evaluated on the CPU.",
                 UserWarning,
                 stacklevel=2,
             )
-            state = {**state, "device_": "cpu"}
-        self.__dict__.update(state)
+            state["device_"] = "cpu"
+        if "net_" in state and isinstance(state.get("loss_"), str):
+            state["loss_function_"] = state.pop("loss_")  # pickled before the rename
+        if isinstance(state.get("feature_names_in_"), list):
+            state["feature_names_in_"] = np.asarray(state["feature_names_in_"], dtype=object)
+        super().__setstate__(state)
+        if fitted_model is not None:
+            device = torch.device(self.device_ if isinstance(self.device_, str) else "cpu")
+            self._set_fitted_state(from_plain(self, fitted_model, device))
+            return
         module = self.net_.module_ if "net_" in state else None
         if module is not None and not hasattr(module, "spec"):
-            # Pickled before modules knew their spec: the parameters it was built from.
+            # Pickled (whole net) before modules knew their spec: the parameters it was built from.
             module.spec = self._module_spec(self.n_features_in_)
 
     def __sklearn_tags__(self):

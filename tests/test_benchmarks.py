@@ -53,3 +53,12 @@ def test_precision_benchmark_quick_mode_runs_both_models():
     for model in ("| fc ", "| conv "):
         assert sum(line.startswith(model) for line in out.splitlines()) >= 1, model
     assert "float32" in out
+
+
+def test_onnx_benchmark_quick_mode_compares_both_models():
+    import pytest
+
+    pytest.importorskip("onnxruntime")
+    pytest.importorskip("skl2onnx")
+    out = _run("bench_onnx.py", "--quick")
+    assert "| fc " in out and "| conv " in out

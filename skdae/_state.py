@@ -1,0 +1,108 @@
+"""The fitted model as plain data, for pickle, joblib and skops.
+
+A fitted estimator pickles its net as ``{"spec", "weights", "noise", "history",
+"optimizer", ...}`` made of numpy arrays, lists, dicts, strings and numbers, and
+is rebuilt from it on unpickling: files do not depend on torch's or skorch's
+pickle formats, load on any device, and ``skops.io`` needs to trust nothing
+but skdae's estimator classes. Adam's state is kept, so a warm start after
+unpickling goes on as it would have.
+"""
+
+import numpy as np
+import torch
+
+from ._noise import NOISE_TYPES, make_corruption
+
+STATE_VERSION = 1
+
+
+class FittedStateError(ValueError):
+    """A pickled (or skops) state of a skdae estimator that cannot be a fitted model."""
+
+
+def _numpy(tensors):
+    return {k: v.detach().cpu().numpy().copy() for k, v in tensors.items()}
+
+
+def to_plain(net):
+    """The fitted net as plain data."""
+    module, corruption = net.module_, net.corruption
+    optimizer = net.optimizer_.state_dict()
+    noise = None
+    if corruption is not None:
+        kinds = {kind: name for name, kind in NOISE_TYPES.items()}
+        noise = {
+            "type": kinds[type(corruption)],
+            "noise_factor": corruption.noise_factor,
+            "bounded": bool(getattr(corruption, "clip", False)) or not corruption.tensors,
+            "tensors": _numpy(corruption.tensors),
+        }
+    return {
+        "version": STATE_VERSION,
+        "spec": dict(module.spec),
+        "weights": _numpy(module.state_dict()),
+        "noise": noise,
+        "loss": "bce" if net.output_activation is not None else "mse",
+        "device": str(torch.device(net.device)),
+        "split_seed": net.split_seed,
+        "history": [{k: v for k, v in epoch.items() if k != "batches"} for epoch in net.history],
+        # Adam's moments, as (parameter index, {name: array}) pairs, and its groups.
+        "optimizer": {
+            "state": [[int(i), _numpy(s)] for i, s in optimizer["state"].items()],
+            "param_groups": optimizer["param_groups"],
+        },
+    }
+
+
+def from_plain(estimator, plain, device):
+    """The fitted net of ``estimator`` rebuilt from ``to_plain``'s data on ``device``."""
+    from skorch.history import History
+
+    try:
+        if plain["version"] != STATE_VERSION:
+            raise ValueError(f"state version {plain['version']!r}, this skdae reads 1")
+        spec = dict(plain["spec"])
+        module = estimator._module_class(**spec, device="meta")
+        module.spec = spec
+        weights = plain["weights"]
+        expected = {k: tuple(v.shape) for k, v in module.state_dict().items()}
+        given = {k: tuple(np.shape(v)) for k, v in weights.items()}
+        if expected != given:
+            raise ValueError(
+                "its weights do not fit its network: "
+                f"{sorted(set(expected.items()) ^ set(given.items()))[:4]}"
+            )
+        module.to_empty(device=device)
+        module.load_state_dict({k: torch.as_tensor(np.asarray(v)) for k, v in weights.items()})
+        noise = plain["noise"]
+        corruption = None
+        if noise is not None:
+            tensors = {k: torch.as_tensor(np.asarray(v)) for k, v in noise["tensors"].items()}
+            corruption = make_corruption(
+                noise["type"], noise["noise_factor"], bounded=noise["bounded"], tensors=tensors
+            )
+        net = estimator._make_net(
+            module,
+            plain["loss"],
+            device,
+            corruption=corruption,
+            split_seed=plain["split_seed"],
+        )
+        net.initialize()
+        optimizer = plain["optimizer"]
+        net.optimizer_.load_state_dict(
+            {
+                "state": {
+                    int(i): {k: torch.as_tensor(np.asarray(v)) for k, v in s.items()}
+                    for i, s in optimizer["state"]
+                },
+                "param_groups": optimizer["param_groups"],
+            }
+        )
+        net.history = History(list(plain["history"]))
+    except (KeyError, TypeError, ValueError, RuntimeError, AttributeError) as exc:
+        raise FittedStateError(
+            f"this pickled state of {type(estimator).__name__} is not a fitted model skdae "
+            f"can rebuild: {exc}"
+        ) from None
+    return net
