@@ -1,0 +1,93 @@
+"""One run that checks skdae's GPU path; prints a report to paste into a note.
+
+Needs a CUDA GPU and MNIST (``--data-home`` or SKDAE_DATA). Checks, in order:
+
+1. device placement: a default fit on ``device="auto"`` trains on the GPU
+   (module, data, noise and generator on cuda);
+2. speed: whole 10-epoch fits of the original post's model, skdae against a
+   tight on-device loop (``bench_speed.run_loop``), in the same run;
+3. a GPU-trained model saved with ``save`` and pickled, loaded on the CPU:
+   the same codes within float32 rounding;
+4. ``compile=True``;
+5. mixed precision: the default model in float32, bfloat16 and float16
+   (fit time, last loss).
+
+    python benchmarks/gpu_check.py --data-home DIR
+"""
+
+import argparse
+import pickle
+import sys
+import tempfile
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+
+def timed_fit(estimator, X):
+    start = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        estimator.fit(X)
+    torch.cuda.synchronize()
+    return time.perf_counter() - start
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data-home", default=None)
+    parser.add_argument("--epochs", type=int, default=10)
+    args = parser.parse_args(argv)
+    if not torch.cuda.is_available():
+        raise SystemExit("gpu_check: torch sees no CUDA GPU")
+    import bench_speed
+
+    import skdae
+    from skdae.datasets import load_mnist
+
+    X = load_mnist(args.data_home, subset="train", return_X_y=True)[0]
+    X_test = load_mnist(args.data_home, subset="test", return_X_y=True)[0]
+    print(f"# {torch.cuda.get_device_name()}, torch {torch.__version__}, skdae {skdae.__version__}")
+    seed_model = dict(hidden_units=(128, 64, 32), activation="relu", batch_size=256)
+    fixed = dict(max_epochs=args.epochs, n_iter_no_change=args.epochs, random_state=0)
+
+    # 1. placement
+    dae = skdae.DenoisingAutoencoder(**seed_model, **fixed)
+    seconds = timed_fit(dae, X)
+    where = {p.device.type for p in dae.net_.module_.parameters()}
+    print(f"1. device_={dae.device_}, parameters on {where}, fit {seconds:.1f} s")
+
+    # 2. speed against the on-device loop
+    loop_args = argparse.Namespace(device="cuda", epochs=args.epochs, batch_size=256)
+    loop_seconds = bench_speed.run_loop(X, loop_args, flush_denormal=False)[0]
+    ratio = seconds / loop_seconds
+    print(f"2. loop {loop_seconds:.1f} s, skdae {seconds:.1f} s, ratio {ratio:.2f}")
+
+    # 3. a GPU-trained model on the CPU
+    codes = dae.transform(X_test)
+    with tempfile.TemporaryDirectory() as folder:
+        loaded = skdae.load(dae.save(Path(folder) / "model"), device="cpu")
+    unpickled = pickle.loads(pickle.dumps(dae))  # plain data, rebuilt on the GPU here
+    for name, model in (("load(device='cpu')", loaded), ("pickle", unpickled)):
+        diff = float(np.abs(model.transform(X_test) - codes).max())
+        print(f"3. {name}: device_={model.device_}, max |codes - GPU codes| = {diff:.2e}")
+
+    # 4. compile
+    compiled = skdae.DenoisingAutoencoder(**seed_model, **fixed, compile=True)
+    print(f"4. compile=True: fit {timed_fit(compiled, X):.1f} s (eager {seconds:.1f} s)")
+
+    # 5. mixed precision on the default model
+    for precision in ("float32", "bfloat16", "float16"):
+        model = skdae.DenoisingAutoencoder(**fixed, precision=precision)
+        fit_seconds = timed_fit(model, X)
+        loss = model.loss_
+        print(f"5. default model, {precision}: fit {fit_seconds:.1f} s, last loss {loss:.4f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,50 @@
+"""Searches on a cluster: GridSearchCV through joblib's Dask backend on a local cluster."""
+
+import joblib
+import numpy as np
+import pytest
+import torch
+from sklearn.base import clone
+from sklearn.model_selection import GridSearchCV
+
+from skdae import DenoisingAutoencoder
+
+distributed = pytest.importorskip("distributed")
+
+
+def _worker_threads():
+    import torch
+
+    return torch.get_num_threads()
+
+
+def test_a_grid_search_on_a_local_dask_cluster_equals_the_serial_one(digits):
+    X, _ = digits
+    search = GridSearchCV(
+        DenoisingAutoencoder((16, 4), max_epochs=3, random_state=0),
+        {"noise_factor": [0.1, 0.5], "hidden_units": [(16, 4), (8, 4)]},
+        cv=2,
+    )
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # as each worker trains: the same sums in the same order
+    try:
+        serial = clone(search).fit(X[:600])
+    finally:
+        torch.set_num_threads(threads)
+    cluster = distributed.LocalCluster(
+        n_workers=2,
+        threads_per_worker=1,
+        processes=True,
+        host="127.0.0.1",  # loopback only
+        dashboard_address=None,
+    )
+    with cluster, distributed.Client(cluster) as client:
+        # Dask sizes each worker's thread pools to threads_per_worker (OMP_NUM_THREADS=1):
+        # torch in a worker trains with one thread, so two workers fill two cores, no more.
+        assert set(client.run(_worker_threads).values()) == {1}
+        with joblib.parallel_backend("dask"):
+            parallel = clone(search).set_params(n_jobs=-1).fit(X[:600])
+    np.testing.assert_array_equal(
+        parallel.cv_results_["mean_test_score"], serial.cv_results_["mean_test_score"]
+    )
+    assert parallel.best_params_ == serial.best_params_
