@@ -991,9 +991,14 @@ class BaseAutoencoder(
             state["loss_function_"] = state.pop("loss_")  # pickled before the rename
         if isinstance(state.get("feature_names_in_"), list):
             state["feature_names_in_"] = np.asarray(state["feature_names_in_"], dtype=object)
+        state.setdefault("precision", "float32")  # pickled before the parameter existed
         super().__setstate__(state)
         if fitted_model is not None:
-            device = torch.device(self.device_ if isinstance(self.device_, str) else "cpu")
+            # Where it was trained if that device is here (and is one); else the CPU.
+            try:
+                device = resolve_device(self.device_)
+            except (ValueError, TypeError):
+                device = torch.device("cpu")
             self._set_fitted_state(from_plain(self, fitted_model, device))
             return
         module = self.net_.module_ if "net_" in state else None

@@ -132,6 +132,13 @@ def save(estimator, path):
     if name not in classes:
         raise TypeError(f"save writes skdae's estimators, not {name}.")
     params = estimator.get_params()
+    from ._base import _same_noise
+
+    if not _same_noise(estimator.net_.corruption, params["noise_type"], params["noise_factor"]):
+        raise ValueError(
+            "save writes the parameters with the fitted model, but noise_type/noise_factor "
+            "changed since the fit; set them back (or fit again) before saving."
+        )
     if params.get("callbacks"):
         raise ValueError(
             "save cannot write callbacks (they are code); set_params(callbacks=None) first."
@@ -201,7 +208,7 @@ def load(path, device=None):
             raise ModelFileError(f"{path} is not a skdae model folder: {needed.name} is missing.")
     try:
         document = json.loads(model_file.read_text())
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (ValueError, RecursionError) as exc:  # bad UTF-8 or JSON, huge or deep numbers
         raise ModelFileError(f"{model_file} is damaged or truncated: {exc}") from None
     if not isinstance(document, dict) or document.get("format") != "skdae-model":
         raise ModelFileError(f"{model_file} is not a skdae model description.")
@@ -211,10 +218,7 @@ def load(path, device=None):
         raise ModelFileError(
             f"{model_file} has unknown keys {sorted(unknown)} or lacks {sorted(missing)}."
         )
-    if (
-        not isinstance(document["format_version"], int)
-        or document["format_version"] > FORMAT_VERSION
-    ):
+    if not _is_int(document["format_version"], low=1, high=FORMAT_VERSION):
         raise ModelFileError(
             f"{model_file} is of format version {document['format_version']}, newer than this "
             f"skdae ({__version__}) reads ({FORMAT_VERSION}); upgrade skdae."
@@ -275,9 +279,15 @@ def load(path, device=None):
     }
     module.to_empty(device=device)
     module.load_state_dict({k: v.to(device) for k, v in tensors.items()}, strict=True)
-    corruption = make_corruption(
-        estimator.noise_type, estimator.noise_factor, bounded=loss == "bce", tensors=noise_tensors
-    )
+    try:
+        corruption = make_corruption(
+            estimator.noise_type,
+            estimator.noise_factor,
+            bounded=loss == "bce",
+            tensors=noise_tensors,
+        )
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise ModelFileError(f"{model_file}: its noise cannot be rebuilt: {exc}") from None
     estimator.n_features_in_ = fitted["n_features_in_"]
     if "feature_names_in_" in fitted:
         estimator.feature_names_in_ = np.asarray(fitted["feature_names_in_"], dtype=object)
@@ -334,20 +344,40 @@ def _checked_fitted(document, model_file):
         problems.append("feature_names_in_ must be n_features_in_ strings")
     if not (
         isinstance(history, list)
-        and all(
-            isinstance(epoch, dict)
-            and _is_int(epoch.get("epoch"), low=1)
-            and isinstance(epoch.get("train_loss"), (int, float))
-            and not isinstance(epoch.get("train_loss"), bool)
-            for epoch in history
-        )
+        and history
+        and all(_good_epoch(epoch, number) for number, epoch in enumerate(history, start=1))
     ):
-        problems.append("history must be a list of epochs, each with its number and train_loss")
+        problems.append(
+            "history must be a non-empty list of epochs numbered from 1, each with a numeric "
+            "train_loss and numeric records"
+        )
     elif fitted.get("n_iter_", len(history)) != len(history):
         problems.append(f"n_iter_ is {fitted['n_iter_']!r}, but the history has {len(history)}")
     if problems:
         raise ModelFileError(f"{model_file}: " + "; ".join(problems) + ".")
     return fitted
+
+
+def _number(value):
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _good_epoch(epoch, number):
+    """An epoch record as skdae writes it: its number, a train_loss, numbers (or a table of
+    numbers, such as zero_fraction) elsewhere."""
+    if not (
+        isinstance(epoch, dict)
+        and epoch.get("epoch") == number
+        and _number(epoch.get("train_loss"))
+    ):
+        return False
+    for value in epoch.values():
+        if isinstance(value, dict):
+            if not all(_number(v) for v in value.values()):
+                return False
+        elif not (_number(value) or value is None):
+            return False
+    return True
 
 
 # Parameters that only matter while training: never taken from a file.
@@ -364,6 +394,17 @@ def _set_checked_params(estimator, document, model_file, n_features):
         # Format 1 knew linear_code; code_activation=None is the activation it then had.
         params["code_activation"] = "linear" if params.pop("linear_code") else None
     params.update(_TRAINING_ONLY)
+    known = estimator.get_params(deep=False)
+    strange = sorted(str(k) for k in params if k not in known)
+    if strange:
+        raise ModelFileError(f"{model_file} holds unknown parameters {strange}.")
+    huge = sorted(
+        k
+        for k, v in params.items()
+        if isinstance(v, (int, float)) and not isinstance(v, bool) and not abs(v) < 2.0**63
+    )
+    if huge:
+        raise ModelFileError(f"{model_file}: parameters {huge} are not finite numbers in range.")
     try:
         estimator.set_params(**params)
         estimator._validate_params()
@@ -401,7 +442,7 @@ def _safetensors_header(weights, weights_file):
     if problem is None:
         try:
             header = json.loads(weights[8 : 8 + size])
-        except (UnicodeDecodeError, json.JSONDecodeError):
+        except (ValueError, RecursionError):
             header, problem = None, "its header is not JSON"
     if problem is None and not isinstance(header, dict):
         problem = "its header is not a table of tensors"

@@ -34,7 +34,7 @@ def to_plain(net):
         noise = {
             "type": kinds[type(corruption)],
             "noise_factor": corruption.noise_factor,
-            "bounded": bool(getattr(corruption, "clip", False)) or not corruption.tensors,
+            "bounded": net.output_activation is not None,  # bce: data in [0, 1]
             "tensors": _numpy(corruption.tensors),
         }
     return {
@@ -100,7 +100,7 @@ def from_plain(estimator, plain, device):
             }
         )
         net.history = History(list(plain["history"]))
-    except (KeyError, TypeError, ValueError, RuntimeError, AttributeError) as exc:
+    except (KeyError, TypeError, ValueError, RuntimeError, AttributeError, OverflowError) as exc:
         raise FittedStateError(
             f"this pickled state of {type(estimator).__name__} is not a fitted model skdae "
             f"can rebuild: {exc}"

@@ -7,8 +7,11 @@ graph is written from the fitted module's layers, in evaluation mode (dropout
 off, batch norm's running statistics folded into a scale and a shift), with
 operators of ONNX opset 13 (GELU as ``0.5 x (1 + erf(x / sqrt 2))``).
 ``decoder_to_onnx`` and ``reconstruction_to_onnx`` export ``inverse_transform``
-and ``reconstruct``. A layer this module does not know fails the conversion
-with its name, never a silently wrong graph.
+and ``reconstruct``. A layer (or layer setting) this module does not know
+fails the conversion with its name, never a silently wrong graph. The graphs
+compute in float32: float64 input is cast, and the outputs are float32 (where
+``transform`` would answer float64). Unlike ``transform``, a graph checks
+neither the number of columns beyond its declared shape nor the [0, 1] range.
 
 Needs the ``deploy`` extra: ``pip install "skdae[deploy]"`` (skl2onnx, onnx,
 onnxruntime, skops).
@@ -132,6 +135,8 @@ def _layer(graph, x, layer, shape):
             out = graph.node("Add", [out, graph.constant("bias", _f32(layer.bias))])
         return out, (layer.out_features,)
     if isinstance(layer, nn.modules.batchnorm._BatchNorm):
+        if not layer.affine or layer.running_mean is None:
+            _unsupported(layer, "batch norm without a scale and running statistics")
         scale = _f32(layer.weight) / np.sqrt(_f32(layer.running_var) + layer.eps)
         shift = _f32(layer.bias) - _f32(layer.running_mean) * scale
         if isinstance(layer, nn.BatchNorm2d):
@@ -147,6 +152,10 @@ def _layer(graph, x, layer, shape):
         target = graph.constant("shape", np.array([-1, flat], dtype=np.int64))
         return graph.node("Reshape", [x, target]), (flat,)
     if isinstance(layer, (nn.Conv2d, nn.ConvTranspose2d)):
+        if layer.groups != 1 or set(layer.dilation) != {1} or layer.padding_mode != "zeros":
+            _unsupported(layer, "groups, dilation or a padding mode other than zeros")
+        if isinstance(layer.padding, str):
+            _unsupported(layer, "padding given by name")
         inputs = [x, graph.constant("kernel", _f32(layer.weight))]
         if layer.bias is not None:
             inputs.append(graph.constant("bias", _f32(layer.bias)))
@@ -164,6 +173,14 @@ def _layer(graph, x, layer, shape):
         return out, _conv_shape(layer, shape)
     if isinstance(layer, nn.MaxPool2d):
         kernel, stride = layer.kernel_size, layer.stride
+        if not (
+            isinstance(kernel, int)
+            and isinstance(stride, int)
+            and layer.padding == 0
+            and layer.dilation == 1
+            and not layer.return_indices
+        ):
+            _unsupported(layer, "padding, dilation, indices or a non-square window")
         out = graph.node(
             "MaxPool",
             [x],
@@ -183,6 +200,13 @@ def _layer(graph, x, layer, shape):
         f"skdae.onnx cannot export a {type(layer).__name__} layer ({layer!r}): no ONNX "
         "operator is written for it. Train with the layers skdae builds, or export the module "
         "with torch.onnx."
+    )
+
+
+def _unsupported(layer, what):
+    raise NotImplementedError(
+        f"skdae.onnx cannot export {layer!r}: {what} is not written to ONNX here (skdae's own "
+        "layers never have it)."
     )
 
 

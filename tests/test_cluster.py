@@ -42,8 +42,11 @@ def test_a_grid_search_on_a_local_dask_cluster_equals_the_serial_one(digits):
         # Dask sizes each worker's thread pools to threads_per_worker (OMP_NUM_THREADS=1):
         # torch in a worker trains with one thread, so two workers fill two cores, no more.
         assert set(client.run(_worker_threads).values()) == {1}
-        with joblib.parallel_backend("dask"):
+        with distributed.get_task_stream(client) as tasks, joblib.parallel_backend("dask"):
             parallel = clone(search).set_params(n_jobs=-1).fit(X[:600])
+        # The fits ran on the cluster's workers, not quietly in this process.
+        workers = set(client.run(_worker_threads))
+        assert len(tasks.data) >= 8 and {task["worker"] for task in tasks.data} == workers
     np.testing.assert_array_equal(
         parallel.cv_results_["mean_test_score"], serial.cv_results_["mean_test_score"]
     )

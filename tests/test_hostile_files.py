@@ -27,7 +27,8 @@ def saved(tmp_path_factory):
 
 def _forged(saved, folder, edit):
     """A copy of ``saved`` in ``folder`` with model.json edited and re-sealed."""
-    shutil.copytree(saved, folder, dirs_exist_ok=True)
+    if Path(saved) != Path(folder):
+        shutil.copytree(saved, folder, dirs_exist_ok=True)
     document = json.loads((folder / "model.json").read_text())
     edit(document)
     document["checksum"] = _checksum(document)
@@ -39,12 +40,23 @@ def _peak_mb():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def test_a_huge_width_is_refused_before_anything_is_allocated(saved, tmp_path):
-    peak = _peak_mb()
+def _no_allocation(monkeypatch):
+    """Make every way load allocates weights fail loudly."""
+    import safetensors.torch
+    import torch
+
+    def forbidden(*args, **kwargs):
+        raise AssertionError("weights allocated before the description was checked")
+
+    monkeypatch.setattr(safetensors.torch, "load", forbidden)
+    monkeypatch.setattr(torch.nn.Module, "to_empty", forbidden)
+
+
+def test_a_huge_width_is_refused_before_anything_is_allocated(saved, tmp_path, monkeypatch):
     path = _forged(saved, tmp_path, lambda d: d["params"].update(hidden_units=[10**11]))
+    _no_allocation(monkeypatch)
     with pytest.raises(ModelFileError, match=r"does not fit the described network"):
         skdae.load(path)
-    assert _peak_mb() - peak < 100
 
 
 def test_planted_callbacks_and_folders_are_never_taken_from_a_file(saved, tmp_path):
@@ -69,16 +81,64 @@ def test_planted_callbacks_and_folders_are_never_taken_from_a_file(saved, tmp_pa
         (lambda d: d["fitted"].update(feature_names_in_=["a"]), "feature_names_in_"),
         (lambda d: d["params"].update(noise_type="masking"), "unexpected"),
         (lambda d: d["params"].update(activation="os.system"), "invalid parameters"),
-        (lambda d: d["params"].update(kernel_size=3), "invalid parameters"),
+        (lambda d: d["params"].update(kernel_size=3), "unknown parameters"),
         (lambda d: d.update(params=[1, 2]), "'params' must be an object"),
         (lambda d: d.update(fitted="x"), "'fitted' must be an object"),
-        (lambda d: d.update(history=[{"epoch": "one"}]), "history must be a list of epochs"),
+        (lambda d: d.update(history=[{"epoch": "one"}]), "non-empty list of epochs"),
         (lambda d: d.update({"class": ["DenoisingAutoencoder"]}), "unknown estimator"),
+        (lambda d: d["params"].update(activation__x=1), "unknown parameters"),
+        (lambda d: d["params"].update(noise_factor=10**400), "not finite numbers"),
+        (lambda d: d.update(history=[]), "non-empty list of epochs"),
+        (lambda d: d["history"][0].update(valid_loss="x"), "numeric records"),
+        (lambda d: d["history"][0].update(epoch=5), "numbered from 1"),
+        (lambda d: d.update(format_version=True), "format version"),
     ],
 )
-def test_each_forgery_is_a_model_file_error_that_says_what(saved, tmp_path, edit, message):
+def test_each_forgery_is_a_model_file_error_that_says_what(
+    saved, tmp_path, edit, message, monkeypatch
+):
+    path = _forged(saved, tmp_path, edit)
+    _no_allocation(monkeypatch)
     with pytest.raises(ModelFileError, match=message):
-        skdae.load(_forged(saved, tmp_path, edit))
+        skdae.load(path)
+
+
+def _forged_weights(saved, folder, header_edit):
+    """A copy of ``saved`` whose safetensors header is edited, the SHA-256 re-sealed."""
+    import hashlib
+
+    shutil.copytree(saved, folder, dirs_exist_ok=True)
+    weights = (folder / "weights.safetensors").read_bytes()
+    size = int.from_bytes(weights[:8], "little")
+    header = json.loads(weights[8 : 8 + size])
+    header_edit(header)
+    body = json.dumps(header).encode()
+    forged = len(body).to_bytes(8, "little") + body + weights[8 + size :]
+    (folder / "weights.safetensors").write_bytes(forged)
+    sha = hashlib.sha256(forged).hexdigest()
+    return _forged(folder, folder, lambda d: d.update(weights_sha256=sha))
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda h: h["encoder.0.weight"].update(data_offsets=[-4, 10]), "malformed entry"),
+        (lambda h: h["encoder.0.weight"].update(data_offsets=[0, 10**12]), "malformed entry"),
+        (lambda h: h["encoder.0.weight"].update(dtype="F64"), "does not fit"),
+        (lambda h: h["encoder.0.weight"].update(shape=[10**6, 10**6]), "does not fit"),
+        (
+            lambda h: h.update(extra={"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}),
+            "unexpected",
+        ),
+    ],
+)
+def test_a_forged_weights_header_is_refused_before_allocation(
+    saved, tmp_path, edit, message, monkeypatch
+):
+    path = _forged_weights(saved, tmp_path / "model", edit)
+    _no_allocation(monkeypatch)
+    with pytest.raises(ModelFileError, match=message):
+        skdae.load(path)
 
 
 def _description(saved):
@@ -89,7 +149,8 @@ HOSTILE = st.one_of(
     st.none(),
     st.booleans(),
     st.integers(-3, 12),
-    st.sampled_from([2**63, 10**11, -(2**70), 10**30]),
+    st.sampled_from([2**63, 10**11, -(2**70), 10**30, 10**400]),
+    st.recursive(st.integers(0, 3), lambda inner: st.lists(inner, max_size=2), max_leaves=4),
     st.floats(allow_nan=True, allow_infinity=True),
     st.text(max_size=6),
     st.sampled_from(["os.system", "cuda:7", "meta", "../../x", "relu", "bce", "mse", "swap"]),
@@ -117,6 +178,8 @@ def test_any_forged_field_gives_a_model_file_error_or_a_working_model(saved, dat
     else:
         target = document[section]
         key = data.draw(st.sampled_from(sorted(target)))
+    if data.draw(st.booleans()):
+        key = data.draw(st.text(min_size=1, max_size=12))  # a key of its own, not replaced
     value = data.draw(HOSTILE)
     peak = _peak_mb()
     with tempfile.TemporaryDirectory() as folder:

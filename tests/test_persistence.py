@@ -210,3 +210,10 @@ def test_fitted_attributes_that_contradict_the_model_are_refused(fitted, tmp_pat
     _rewrite(path, edit)
     with pytest.raises(ModelFileError):
         skdae.load(path)
+
+
+def test_save_refuses_noise_parameters_changed_since_the_fit(fitted, tmp_path):
+    fitted.set_params(noise_factor=0.0)
+    with pytest.raises(ValueError, match="noise_type/noise_factor changed since the fit"):
+        fitted.save(tmp_path / "model")
+    assert not (tmp_path / "model").exists()
