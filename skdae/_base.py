@@ -101,9 +101,14 @@ def _as_tensor(X, device, dtype=np.float32):
     if sp.issparse(X):
         return SparseRows(X.astype(dtype), device)
     X = np.ascontiguousarray(X, dtype=dtype)
-    if not X.flags.writeable:  # torch.from_numpy needs a writeable buffer
-        X = X.copy()
-    return torch.from_numpy(X).to(device)
+    if X.flags.writeable:
+        return torch.from_numpy(X).to(device)
+    # Read-only memory (a numpy.memmap opened "r", a buffer): shared, not copied --
+    # a memmap larger than RAM pages in as batches are drawn. skdae never writes into
+    # X's tensor (noise and batches are new tensors), which is all torch's warning is about.
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
+        return torch.from_numpy(X).to(device)
 
 
 def value_range(X, input_name="X", check_finite=True):

@@ -293,3 +293,22 @@ def test_sparse_unbounded_data_gets_noise_scaled_like_dense():
     np.testing.assert_allclose(
         dae.net_.corruption.scale.numpy(), sparse.toarray().std(axis=0), rtol=1e-4, atol=1e-6
     )
+
+
+def test_fit_on_a_read_only_memmap_shares_it_and_trains_the_same_model(digits, tmp_path):
+    from skdae._base import _as_tensor
+
+    X = np.ascontiguousarray(digits[0], dtype=np.float32)
+    np.save(tmp_path / "X.npy", X)
+    mapped = np.load(tmp_path / "X.npy", mmap_mode="r")
+    assert not mapped.flags.writeable
+    tensor = _as_tensor(mapped, "cpu")
+    assert tensor.data_ptr() == mapped.ctypes.data  # no copy of the file in memory
+    params = dict(hidden_units=(8, 2), max_epochs=2, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)  # nor torch's non-writable warning
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        from_map = DenoisingAutoencoder(**params).fit(mapped)
+    np.testing.assert_array_equal(
+        from_map.transform(X), DenoisingAutoencoder(**params).fit(X).transform(X)
+    )
