@@ -534,6 +534,7 @@ class BaseAutoencoder(
         state["state"] = old.optimizer_.state_dict()["state"]
         net.optimizer_.load_state_dict(state)
         net.history = old.history
+        net.grad_scaler_state_ = getattr(old, "grad_scaler_state_", None)
         return net, X_train
 
     def _check_warm_params(self, n_features, lo, hi):
@@ -583,7 +584,10 @@ class BaseAutoencoder(
         # Drop the references to the fit's generator: the fitted model needs
         # none, and a CUDA generator would tie the pickle to a GPU machine.
         net.generator = None
-        net.grad_scaler_ = None  # float16's loss scale: only for the fit
+        # float16's loss scale: its state (plain numbers) for the next call, not the scaler.
+        if net.grad_scaler_ is not None:
+            net.grad_scaler_state_ = net.grad_scaler_.state_dict()
+        net.grad_scaler_ = None
         net.module.set_generator(None)
         if net.corruption is not None:
             net.corruption.to("cpu")  # a CUDA tensor would tie the pickle to a GPU

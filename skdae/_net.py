@@ -347,11 +347,14 @@ class DenoisingNet(NeuralNet):
 
     def on_train_begin(self, net, **kwargs):
         super().on_train_begin(net, **kwargs)
-        self.grad_scaler_ = (
-            torch.amp.GradScaler(torch.device(self.device).type)
-            if self.precision == "float16"
-            else None
-        )
+        self.grad_scaler_ = None
+        if self.precision == "float16":
+            self.grad_scaler_ = torch.amp.GradScaler(torch.device(self.device).type)
+            # The loss scale a previous call settled on (warm start, partial_fit chunk):
+            # starting again at 2**16 would skip batches until it has come down.
+            state = getattr(self, "grad_scaler_state_", None)
+            if state:
+                self.grad_scaler_.load_state_dict(state)
         self.stop_requested_ = False  # set by a callback to end the fit
         self.ctrl_c_ = False  # the loop ended by KeyboardInterrupt
         self.interrupted_ = None  # set by KeepLastEpoch on Ctrl-C

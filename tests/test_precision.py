@@ -110,4 +110,8 @@ def test_float16_scales_the_loss(monkeypatch, digits):
     )
     assert scales and scales[0] == 2.0**16  # GradScaler's initial scale: the path ran
     assert np.isfinite(dae.loss_curve_).all() and dae.loss_curve_[-1] < dae.loss_curve_[0]
-    assert dae.net_.grad_scaler_ is None  # not kept in the fitted model
+    assert dae.net_.grad_scaler_ is None  # not kept in the fitted model, only its state
+    settled = dae.net_.grad_scaler_state_["scale"]
+    scales.clear()
+    dae.partial_fit(X)  # the next call starts from the scale the last one settled on
+    assert scales[0] == settled
