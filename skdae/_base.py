@@ -17,6 +17,7 @@ from numbers import Integral, Real
 import numpy as np
 import scipy.sparse as sp
 import torch
+import torch.distributed as dist
 from sklearn import get_config
 from sklearn.base import (
     BaseEstimator,
@@ -31,6 +32,14 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from skorch.callbacks import Callback
 from torch import nn
 
+from ._distributed import (
+    broadcast_seed,
+    check_same_data,
+    from_collective,
+    lost_peer_error,
+    process_group,
+    rank_device,
+)
 from ._docs import SHARED_ATTRIBUTES as _SHARED_ATTRIBUTES_DOC
 from ._docs import SHARED_PARAMETERS as _SHARED_PARAMETERS_DOC
 from ._modules import ACTIVATIONS, evaluating
@@ -237,6 +246,7 @@ class BaseAutoencoder(
         "warm_start": ["boolean"],
         "checkpoint_dir": [str, os.PathLike, None],
         "precision": [StrOptions({"float32", *MIXED_PRECISION})],
+        "distributed": [StrOptions({"auto", "off"})],
     }
 
     def __init_subclass__(cls, **kwargs):
@@ -280,6 +290,7 @@ class BaseAutoencoder(
         warm_start,
         checkpoint_dir,
         precision,
+        distributed,
     ):
         self.activation = activation
         self.dropout = dropout
@@ -308,6 +319,7 @@ class BaseAutoencoder(
         self.warm_start = warm_start
         self.checkpoint_dir = checkpoint_dir
         self.precision = precision
+        self.distributed = distributed
 
     @abstractmethod
     def _module_spec(self, n_features):
@@ -397,12 +409,15 @@ class BaseAutoencoder(
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+            Training data, or a chunk of it. Trained in float32 whatever its
+            dtype.
         y : None
-            Ignored.
+            Ignored; present for API consistency.
 
         Returns
         -------
         self : object
+            The fitted estimator.
         """
         return self._fit_keeping_state(X, warm=True, epochs=1, stop=False)
 
@@ -431,17 +446,23 @@ class BaseAutoencoder(
         """The steps of a fit; returns the warnings to emit once it is kept."""
         X, value_range_ = self._validate_training_data(X, warm)
         n_before = self.n_iter_ if warm else 0
+        device = resolve_device(self.device)
+        group = process_group(self.distributed)
+        if group is not None:
+            device = rank_device(device)
+            self._check_distributed(X, group, device)
+        check_precision(self.precision, device)
         # A warm start draws a stream of its own, not the first fit's again.
         seed = (torch_seed(self.random_state) + n_before) % 2**63
-        device = resolve_device(self.device)
-        check_precision(self.precision, device)
+        if group is not None:  # one stream for every rank: the same batches and noise
+            seed = broadcast_seed(seed, group, device)
         # Every random number of the fit (weights, batch order, noise, dropout) comes
         # from this generator; the validation split from a seed of its own.
         generator = torch.Generator(device=device).manual_seed(seed)
         if warm:
-            net, X_train = self._prepare_warm(X, value_range_, device)
+            net, X_train = self._prepare_warm(X, value_range_, device, group)
         else:
-            net, X_train = self._prepare_cold(X, value_range_, device, generator, seed)
+            net, X_train = self._prepare_cold(X, value_range_, device, generator, seed, group)
         self._train(net, X_train, generator, epochs, n_before, stop_at_convergence)
         self._set_fitted_state(net)
         return self._fit_notes(net, epochs, n_before, stop_at_convergence)
@@ -473,7 +494,25 @@ class BaseAutoencoder(
             self._check_warm_params(X.shape[1], lo, hi)
         return X, (lo, hi)
 
-    def _prepare_cold(self, X, value_range_, device, generator, seed):
+    def _check_distributed(self, X, group, device):
+        """A data-parallel fit needs the same X on every rank, and batches that
+        give every rank at least one row."""
+        world = dist.get_world_size(group)
+        n_train = self._n_train(X.shape[0])
+        if self._batch_size(n_train) < world:
+            raise ValueError(
+                f"batch_size={self._batch_size(n_train)} is smaller than the {world} processes "
+                "of the data-parallel fit (each computes a share of every batch); raise "
+                "batch_size, or pass distributed='off'."
+            )
+        if self.early_stopping and X.shape[0] - n_train < world:
+            raise ValueError(
+                f"early_stopping holds out {X.shape[0] - n_train} rows, fewer than the {world} "
+                "processes of the data-parallel fit; raise validation_fraction."
+            )
+        check_same_data(X, group, device)
+
+    def _prepare_cold(self, X, value_range_, device, generator, seed, group=None):
         """Step 2, a fresh start: a new module, corruption and net.
 
         The module is built on the meta device, so that no number is drawn
@@ -494,10 +533,11 @@ class BaseAutoencoder(
             split_seed=(seed + 1) % 2**63,
             batch_size=self._batch_size(self._n_train(X.shape[0])),
             resume=self.checkpoint_dir is not None,
+            process_group=group,
         )
         return net, X_train
 
-    def _prepare_warm(self, X, value_range_, device):
+    def _prepare_warm(self, X, value_range_, device, group=None):
         """Step 2, a warm start: the fitted module, Adam's state and history in a
         net rebuilt from the current parameters.
 
@@ -526,6 +566,7 @@ class BaseAutoencoder(
             corruption=corruption,
             split_seed=old.split_seed,  # validate on the rows held out before
             batch_size=self._batch_size(self._n_train(X.shape[0])),
+            process_group=group,
         )
         net.initialize()
         # Adam's moments carry over; its learning rate and weight decay are the
@@ -567,7 +608,15 @@ class BaseAutoencoder(
     def _train(self, net, X_train, generator, epochs, n_before, stop_at_convergence):
         """Step 3: train ``net`` for up to ``epochs`` epochs (fewer at convergence)."""
         net.generator = generator
-        net.module.set_generator(generator)
+        dropout_generator = generator
+        if net.process_group is not None:
+            # Dropout masks differ from rank to rank (each masks its own rows),
+            # and drawing them apart keeps the shared stream (batches, noise) in step.
+            rank = dist.get_rank(net.process_group)
+            dropout_generator = torch.Generator(device=generator.device).manual_seed(
+                (generator.initial_seed() + 1 + rank) % 2**63
+            )
+        net.module.set_generator(dropout_generator)
         # Only this call's epochs count towards convergence (partial_fit's single
         # epoch never stops by it); a resumed fit counts its restored epochs.
         dict(net.callbacks)["convergence"].set_params(
@@ -579,8 +628,16 @@ class BaseAutoencoder(
             n_iter_no_change=self.n_iter_no_change,
             tol=self.tol,
         )
-        with denormals_flushed(torch.device(net.device)):
-            net.partial_fit(X_train, epochs=epochs)
+        try:
+            with denormals_flushed(torch.device(net.device)):
+                net.partial_fit(X_train, epochs=epochs)
+        except RuntimeError as error:  # a collective inside DDP's backward
+            if net.process_group is None or not from_collective(error):
+                raise
+            raise lost_peer_error(error) from error
+        finally:
+            # The group and its DDP wrapper are this call's: never in a pickle.
+            net.process_group, net.ddp_ = None, None
         # Drop the references to the fit's generator: the fitted model needs
         # none, and a CUDA generator would tie the pickle to a GPU machine.
         net.generator = None
@@ -645,40 +702,40 @@ class BaseAutoencoder(
 
     @property
     def history_(self):
-        """skorch.History: per-epoch records of every fit so far."""
+        """Per-epoch records of every fit so far (``train_loss``, ``dur``, ...)."""
         return self.net_.history
 
     @property
     def n_iter_(self):
-        """int: epochs trained, all calls together."""
+        """The number of epochs trained, all calls together."""
         return len(self.net_.history)
 
     # MLPRegressor's names, with its meanings, read from the history.
     @property
     def loss_curve_(self):
-        """list of float: the training loss of every epoch."""
+        """The training loss of every epoch, all calls together."""
         return [float(epoch["train_loss"]) for epoch in self.net_.history]
 
     @property
     def loss_(self):
-        """float: the training loss of the last epoch."""
+        """The training loss of the last epoch (``MLPRegressor``'s ``loss_``)."""
         return self.loss_curve_[-1]
 
     @property
     def best_loss_(self):
-        """float or None: the lowest training loss (None with early stopping)."""
+        """The lowest training loss; None with ``early_stopping``."""
         return None if self.early_stopping else min(self.loss_curve_)
 
     @property
     def validation_scores_(self):
-        """list of float or None: minus the held-out rows' RMSE after each epoch."""
+        """With ``early_stopping``, minus the held-out rows' RMSE after each epoch."""
         if not self.early_stopping:
             return None
         return [-float(epoch["valid_rmse"]) for epoch in self.net_.history if "valid_rmse" in epoch]
 
     @property
     def best_validation_score_(self):
-        """float or None: the best of ``validation_scores_``."""
+        """The best of ``validation_scores_``; None without ``early_stopping``."""
         scores = self.validation_scores_
         return max(scores) if scores else None
 
@@ -689,7 +746,14 @@ class BaseAutoencoder(
 
     def _checkpoint_identity(self, n_features):
         """What a checkpoint must match to be resumed: the parameters that shape the fit."""
-        ignored = {"max_epochs", "verbose", "callbacks", "checkpoint_dir", "tensorboard_dir"}
+        ignored = {
+            "max_epochs",
+            "verbose",
+            "callbacks",
+            "checkpoint_dir",
+            "tensorboard_dir",
+            "distributed",
+        }
         params = params_to_json({k: v for k, v in self.get_params().items() if k not in ignored})
         params = {
             k: v for k, v in params.items() if isinstance(v, (int, float, str, list, type(None)))
@@ -697,9 +761,20 @@ class BaseAutoencoder(
         return {"class": type(self).__name__, "n_features": int(n_features), "params": params}
 
     def _make_net(
-        self, module, loss, device, corruption=None, split_seed=None, batch_size=256, resume=False
+        self,
+        module,
+        loss,
+        device,
+        corruption=None,
+        split_seed=None,
+        batch_size=256,
+        resume=False,
+        process_group=None,
     ):
         """The skorch net that trains (and holds) ``module``."""
+        world, rank_zero = 1, True
+        if process_group is not None:
+            world, rank_zero = dist.get_world_size(process_group), dist.get_rank() == 0
         return DenoisingNet(
             module=module,
             criterion=_LOSSES[loss],
@@ -717,16 +792,23 @@ class BaseAutoencoder(
             optimizer__param_groups=[("*.bias", {"weight_decay": 0.0})],
             max_epochs=self.max_epochs,
             batch_size=batch_size,
-            callbacks=self._callbacks(module.n_features, resume),
-            # Batch norm cannot train on a batch of one row.
-            iterator_train__min_batch_size=2 if self.batch_norm else 1,
+            callbacks=self._callbacks(module.n_features, resume, rank_zero),
+            # Batch norm cannot train on a batch of one row (on any rank).
+            iterator_train__min_batch_size=(2 if self.batch_norm else 1) * world,
+            iterator_valid__min_batch_size=world,
             device=device,
-            verbose=self.verbose,
+            # Rank 0 speaks for a data-parallel fit.
+            verbose=self.verbose if rank_zero else 0,
             compile=self.compile,
+            process_group=process_group,
         )
 
-    def _callbacks(self, n_features, resume=False):
-        """The built-in callbacks of a fit, switched by parameters, and the user's."""
+    def _callbacks(self, n_features, resume=False, rank_zero=True):
+        """The built-in callbacks of a fit, switched by parameters, and the user's.
+
+        In a data-parallel fit, the ones that write (TensorBoard, checkpoints,
+        the progress bar) run on rank 0 only; every rank resumes.
+        """
         callbacks = []
         if self.checkpoint_dir is not None:
             from ._checkpoint import Checkpoint, ResumeFromCheckpoint
@@ -737,11 +819,11 @@ class BaseAutoencoder(
         callbacks.append(("lr_schedule", StaircaseDecay(self.lr_decay_steps, self.lr_decay_rate)))
         if self.monitor:
             callbacks.append(("monitor", TrainingMonitor()))
-        if self.tensorboard_dir is not None:
+        if self.tensorboard_dir is not None and rank_zero:
             callbacks.append(("tensorboard", TensorBoard(self.tensorboard_dir)))
-        if self.checkpoint_dir is not None:
+        if self.checkpoint_dir is not None and rank_zero:
             callbacks.append(("checkpoint", Checkpoint(self.checkpoint_dir, identity)))
-        if self.verbose:
+        if self.verbose and rank_zero:
             callbacks.append(("progress_bar", ProgressBar()))
         for i, callback in enumerate(self.callbacks or []):
             named = isinstance(callback, tuple)
@@ -853,6 +935,7 @@ class BaseAutoencoder(
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+            The rows to encode.
 
         Returns
         -------
@@ -872,7 +955,7 @@ class BaseAutoencoder(
 
         Returns
         -------
-        X_original : ndarray of shape (n_samples, n_features_in_)
+        X_original : ndarray of shape (n_samples, `n_features_in_`)
             The reconstruction (probabilities in [0, 1] for ``loss_function_ == "bce"``).
         """
         check_is_fitted(self)
@@ -894,10 +977,13 @@ class BaseAutoencoder(
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+            The rows to reconstruct.
 
         Returns
         -------
         X_rec : ndarray of shape (n_samples, n_features)
+            The reconstruction, in X's float dtype (probabilities in [0, 1]
+            for ``loss_function_ == "bce"``).
         """
         X = self._validate_X(X)
         return self._evaluate(
@@ -905,7 +991,7 @@ class BaseAutoencoder(
         )
 
     def score_samples(self, X):
-        """Minus the reconstruction RMSE of each row (higher is better).
+        """Return minus the reconstruction RMSE of each row (higher is better).
 
         The root mean squared difference between each row and its
         reconstruction (of the clean row, no noise added), in X's units:
@@ -915,16 +1001,19 @@ class BaseAutoencoder(
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+            The rows to score.
 
         Returns
         -------
         scores : ndarray of shape (n_samples,)
+            Minus each row's RMSE, in X's units; 0 is a perfect
+            reconstruction.
         """
         X = self._validate_X(X)
         return -np.sqrt(self._squared_errors(X))
 
     def score(self, X, y=None):
-        """Minus the reconstruction RMSE of X, over all its values (higher is better).
+        """Return minus the reconstruction RMSE of X, over all its values (higher is better).
 
         Comparable across ``loss``, noise and architecture, so that
         ``GridSearchCV`` can select on it. It rewards a faithful
@@ -936,12 +1025,15 @@ class BaseAutoencoder(
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+            The rows to score.
         y : None
-            Ignored.
+            Ignored; present for API consistency.
 
         Returns
         -------
         score : float
+            Minus the RMSE over all values of X, in X's units; 0 is a
+            perfect reconstruction.
         """
         X = self._validate_X(X)
         return -float(np.sqrt(np.mean(self._squared_errors(X))))
@@ -964,10 +1056,13 @@ class BaseAutoencoder(
         Parameters
         ----------
         path : str or path-like
+            The folder to write: created, or replaced (atomically) when it
+            exists.
 
         Returns
         -------
         path : pathlib.Path
+            The folder written, for ``skdae.load``.
         """
         return save_model(self, path)
 

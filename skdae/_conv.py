@@ -162,6 +162,7 @@ class ConvDenoisingAutoencoder(BaseAutoencoder):
         warm_start=False,
         checkpoint_dir=None,
         precision="float32",
+        distributed="auto",
     ):
         super().__init__(
             activation=activation,
@@ -191,6 +192,7 @@ class ConvDenoisingAutoencoder(BaseAutoencoder):
             warm_start=warm_start,
             checkpoint_dir=checkpoint_dir,
             precision=precision,
+            distributed=distributed,
         )
         self.image_shape = image_shape
         self.channels = channels
@@ -226,7 +228,7 @@ class ConvDenoisingAutoencoder(BaseAutoencoder):
 
     @property
     def image_shape_(self):
-        """tuple of int: ``(channels, height, width)`` the rows are viewed as."""
+        """The ``(channels, height, width)`` the rows are viewed as."""
         return self.net_.module_.image_shape
 
     def _module_spec(self, n_features):

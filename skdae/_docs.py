@@ -118,10 +118,21 @@ default="gaussian"
         scaling, on GPUs only. Evaluation (``transform`` and the rest)
         always runs in X's float dtype, so a model trained in bfloat16
         evaluates in float32 (float64 for float64 input).
+    distributed : {"auto", "off"}, default="auto"
+        ``"auto"``: when the calling process belongs to an initialised
+        ``torch.distributed`` process group of several processes (a script
+        launched by ``torchrun`` that called
+        ``torch.distributed.init_process_group()``), ``fit`` and
+        ``partial_fit`` train data-parallel over it: every rank must pass
+        the same X; each computes its share of every batch of
+        ``batch_size`` rows, and the ranks train the model one process would
+        (same batches and noise, gradients averaged, convergence decided
+        together). Only rank 0 writes checkpoints, TensorBoard logs and
+        progress. ``"off"``: always train alone in this process.
 """
 
 SHARED_ATTRIBUTES = """\
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of the features seen during ``fit``, when X has string column
         names.
     net_ : skdae._net.DenoisingNet

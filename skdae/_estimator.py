@@ -50,6 +50,7 @@ class DenoisingAutoencoder(BaseAutoencoder):
 
     See Also
     --------
+    ConvDenoisingAutoencoder : The convolutional variant, for images.
     sklearn.decomposition.PCA : Linear autoencoding by projection.
     sklearn.neural_network.BernoulliRBM : Another unsupervised feature learner.
 
@@ -117,6 +118,7 @@ class DenoisingAutoencoder(BaseAutoencoder):
         warm_start=False,
         checkpoint_dir=None,
         precision="float32",
+        distributed="auto",
     ):
         super().__init__(
             activation=activation,
@@ -146,6 +148,7 @@ class DenoisingAutoencoder(BaseAutoencoder):
             warm_start=warm_start,
             checkpoint_dir=checkpoint_dir,
             precision=precision,
+            distributed=distributed,
         )
         self.hidden_units = hidden_units
 

@@ -23,16 +23,34 @@ import warnings
 
 import numpy as np
 import torch
+import torch.distributed as dist
 from skorch import NeuralNet
 from skorch.callbacks import Callback, EpochTimer, PrintLog
 from skorch.exceptions import DeviceWarning
+
+from ._distributed import collective_device, guarded, share
 
 # precision -> the dtype autocast computes in (float32: no autocast).
 MIXED_PRECISION = {"bfloat16": torch.bfloat16, "float16": torch.float16}
 
 
 class TrainingDivergedError(ValueError):
-    """The training loss became NaN or infinite."""
+    """The training loss became NaN or infinite.
+
+    ``fit`` and ``partial_fit`` raise it with the epoch and batch where it
+    happened, and leave the estimator as it was before the call. Usual
+    cures: a lower ``learning_rate``, or scaled data. A ``ValueError``.
+
+    See Also
+    --------
+    DenoisingAutoencoder.fit : Raises it when the loss diverges.
+
+    Examples
+    --------
+    >>> from skdae import TrainingDivergedError
+    >>> issubclass(TrainingDivergedError, ValueError)
+    True
+    """
 
 
 class StopTraining(Exception):
@@ -306,6 +324,11 @@ class DenoisingNet(NeuralNet):
         The forward pass's precision in training and validation (see
         ``MIXED_PRECISION``); weights, Adam's state and the loss stay float32,
         and float16 scales the loss (``torch.amp.GradScaler``).
+    process_group : torch.distributed.ProcessGroup or None
+        Train data-parallel over this group (``skdae._distributed``): every rank
+        draws the same global batches and corrupts them with the same noise,
+        then computes its share of each through ``DistributedDataParallel``;
+        the epoch's sums are added over the ranks. None trains alone.
     """
 
     def __init__(
@@ -318,6 +341,7 @@ class DenoisingNet(NeuralNet):
         output_activation=None,
         split_seed=None,
         precision="float32",
+        process_group=None,
         **kwargs,
     ):
         kwargs.setdefault("iterator_train", TensorBatches)
@@ -331,6 +355,7 @@ class DenoisingNet(NeuralNet):
         self.output_activation = output_activation
         self.split_seed = split_seed
         self.precision = precision
+        self.process_group = process_group
 
     def get_default_callbacks(self):
         # skorch's defaults average per-batch losses that we no longer record.
@@ -355,6 +380,22 @@ class DenoisingNet(NeuralNet):
             state = getattr(self, "grad_scaler_state_", None)
             if state:
                 self.grad_scaler_.load_state_dict(state)
+        self.ddp_ = None
+        if self.process_group is not None:
+            from torch.nn.parallel import DistributedDataParallel
+
+            # Broadcasts rank 0's weights; averages the gradients in backward.
+            cuda = torch.device(self.device).type == "cuda"
+            device_ids = [torch.device(self.device)] if cuda else None
+            ddp = guarded(
+                DistributedDataParallel,
+                self.module_,
+                device_ids=device_ids,
+                process_group=self.process_group,
+            )
+            # Not one of skorch's components (those it saves, moves and re-creates):
+            # a wrapper of module_ for this call only.
+            object.__setattr__(self, "ddp_", ddp)
         self.stop_requested_ = False  # set by a callback to end the fit
         self.ctrl_c_ = False  # the loop ended by KeyboardInterrupt
         self.interrupted_ = None  # set by KeepLastEpoch on Ctrl-C
@@ -429,9 +470,24 @@ class DenoisingNet(NeuralNet):
     def train_step_single(self, batch, **fit_params):
         if not self.module_.training:  # walking the module tree every batch costs ~3%
             self._set_training(True)
-        with self._autocast():
-            logits = self.infer(self.corrupt(batch), **fit_params)
-        loss = self.get_loss(logits.float(), batch, X=batch, training=True)
+        noisy = self.corrupt(batch)
+        if self.ddp_ is None:
+            with self._autocast():
+                logits = self.infer(noisy, **fit_params)
+            loss = step_loss = self.get_loss(logits.float(), batch, X=batch, training=True)
+        else:
+            # The whole global batch was corrupted (the noise stream of a single
+            # process, and swap noise draws from every row); this rank computes
+            # its share. DDP averages the ranks' gradients, so each rank's mean
+            # is weighted by its share of the batch: the average is then the
+            # gradient of the global batch's mean loss.
+            start, stop = share(len(batch), self.process_group)
+            with self._autocast():
+                logits = self.ddp_(noisy[start:stop])
+            local = self.get_loss(logits.float(), batch[start:stop], X=batch, training=True)
+            weight = (stop - start) / len(batch)
+            step_loss = local * weight  # this rank's part of the batch's mean
+            loss = step_loss * dist.get_world_size(self.process_group)
         if self.grad_scaler_ is None:
             loss.backward()
         else:
@@ -439,7 +495,7 @@ class DenoisingNet(NeuralNet):
             # the gradients scaled back before anyone (the monitor, Adam) reads them.
             self.grad_scaler_.scale(loss).backward()
             self.grad_scaler_.unscale_(self.optimizer_)
-        return {"loss": loss, "y_pred": logits}
+        return {"loss": step_loss, "y_pred": logits}
 
     def _step_optimizer(self, step_fn):
         if self.grad_scaler_ is None:
@@ -453,11 +509,15 @@ class DenoisingNet(NeuralNet):
         if self.module_.training:
             self._set_training(False)
         with torch.no_grad():
+            rows, weight = batch, 1.0
+            if self.process_group is not None:  # this rank's share; summed over ranks
+                start, stop = share(len(batch), self.process_group)
+                rows, weight = batch[start:stop], (stop - start) / len(batch)
             with self._autocast():
-                logits = self.infer(batch, **fit_params)
+                logits = self.infer(rows, **fit_params)
             logits = logits.float()
-            loss = self.get_loss(logits, batch, X=batch, training=False)
-            squared_error = (self.reconstruction(logits) - batch).square_().sum()
+            loss = self.get_loss(logits, rows, X=rows, training=False) * weight
+            squared_error = (self.reconstruction(logits) - rows).square_().sum()
         return {"loss": loss, "y_pred": logits, "squared_error": squared_error}
 
     def run_single_epoch(self, iterator, training, prefix, step_fn, **fit_params):
@@ -469,7 +529,10 @@ class DenoisingNet(NeuralNet):
         # On the CPU reading each loss costs nothing, so a diverging fit stops
         # at the batch; on a GPU it would be a sync per batch: the losses stay
         # on the device and are looked at once, at the end of the epoch.
-        check_each_batch = training and torch.device(self.device).type == "cpu"
+        # Data-parallel: the ranks decide together, at the end of the epoch.
+        check_each_batch = (
+            training and torch.device(self.device).type == "cpu" and self.process_group is None
+        )
         losses = []
         for batch in iterator:
             self.notify("on_batch_begin", batch=batch, training=training)
@@ -488,16 +551,36 @@ class DenoisingNet(NeuralNet):
             n_values += batch.numel()
             n_batches += 1
             self.notify("on_batch_end", batch=batch, training=training, **step)
+        if self.process_group is not None:
+            loss_sum, squared_error = self._sum_over_ranks(loss_sum, squared_error)
         # The host syncs of the epoch: one per recorded number.
         mean_loss = (loss_sum / max(n_samples, 1)).item()
         if training and not math.isfinite(mean_loss):
             # The first non-finite batch loss; if each was finite, their sum overflowed.
             finite = torch.isfinite(torch.stack(losses)) if losses else torch.ones(0, dtype=bool)
-            self._diverged(int((~finite).nonzero()[0]) if not finite.all() else n_batches - 1)
+            first = int((~finite).nonzero()[0]) if not finite.all() else n_batches - 1
+            if self.process_group is not None:  # the same batch named on every rank
+                first = self._min_over_ranks(first)
+            self._diverged(first)
         self.history.record(prefix + "_loss", mean_loss)
         if squared_error is not None:
             self.history.record(prefix + "_rmse", (squared_error / n_values).sqrt().item())
         self.history.record(prefix + "_batch_count", n_batches)
+
+    def _sum_over_ranks(self, loss_sum, squared_error):
+        """The epoch's sums over every rank of the group (one collective)."""
+        sums = torch.stack([loss_sum, squared_error if squared_error is not None else loss_sum])
+        device = collective_device(self.process_group, self.device)
+        sums = sums.to(device)
+        guarded(dist.all_reduce, sums, group=self.process_group)
+        sums = sums.to(loss_sum.device)
+        return sums[0], (sums[1] if squared_error is not None else None)
+
+    def _min_over_ranks(self, value):
+        device = collective_device(self.process_group, self.device)
+        tensor = torch.tensor([value], dtype=torch.int64, device=device)
+        guarded(dist.all_reduce, tensor, op=dist.ReduceOp.MIN, group=self.process_group)
+        return int(tensor.item())
 
     def _diverged(self, batch_index):
         raise TrainingDivergedError(

@@ -12,6 +12,7 @@ import numpy as np
 import torch
 from skorch.callbacks import Callback
 
+from ._distributed import writes
 from ._modules import ACTIVATIONS, evaluating, layer_table
 
 
@@ -25,6 +26,17 @@ class ProgressBar(Callback):
     ----------
     file : writable, default=None
         Where the bar is drawn; None: ``sys.stderr`` at the time of the fit.
+
+    See Also
+    --------
+    skorch.callbacks.ProgressBar : The bar of skorch, which shows the running loss.
+
+    Examples
+    --------
+    ``verbose=1`` adds one to every fit:
+
+    >>> from skdae import DenoisingAutoencoder
+    >>> dae = DenoisingAutoencoder(verbose=1)
     """
 
     def __init__(self, file=None):
@@ -77,6 +89,17 @@ class StaircaseDecay(Callback):
         Batches between two decays.
     rate : float
         Factor applied at each decay.
+
+    See Also
+    --------
+    skdae.DenoisingAutoencoder : Its ``lr_decay_steps`` and ``lr_decay_rate`` set this schedule.
+
+    Examples
+    --------
+    Every fit has one, set by the estimator's parameters:
+
+    >>> from skdae import DenoisingAutoencoder
+    >>> dae = DenoisingAutoencoder(learning_rate=1e-3, lr_decay_steps=500, lr_decay_rate=0.9)
     """
 
     def __init__(self, steps, rate):
@@ -100,13 +123,66 @@ class StaircaseDecay(Callback):
 
 
 def activation_layers(module):
-    """``(name, layer)`` of every hidden activation of ``module``."""
+    """List the ``(name, layer)`` of every hidden activation of ``module``.
+
+    Parameters
+    ----------
+    module : torch.nn.Module
+        E.g. a fitted estimator's ``net_.module_``.
+
+    Returns
+    -------
+    layers : list of (str, torch.nn.Module)
+        The activation layers (ReLU, GELU, ...) and their names in ``module``.
+
+    See Also
+    --------
+    probe_activations : Their outputs on some rows.
+
+    Examples
+    --------
+    >>> from torch import nn
+    >>> from skdae.callbacks import activation_layers
+    >>> module = nn.Sequential(nn.Linear(4, 3), nn.ReLU(), nn.Linear(3, 4))
+    >>> activation_layers(module)
+    [('1', ReLU())]
+    """
     kinds = tuple(ACTIVATIONS.values())
     return [(name, layer) for name, layer in module.named_modules() if isinstance(layer, kinds)]
 
 
 def probe_activations(module, probe):
-    """The output of every hidden activation of ``module`` on ``probe`` (eval mode)."""
+    """Compute the output of every hidden activation of ``module`` on ``probe``.
+
+    The module runs in evaluation mode (no dropout), without gradients.
+
+    Parameters
+    ----------
+    module : torch.nn.Module
+        E.g. a fitted estimator's ``net_.module_``.
+    probe : torch.Tensor of shape (n_rows, n_features)
+        The rows to run, on the module's device.
+
+    Returns
+    -------
+    outputs : dict of str to torch.Tensor
+        Each activation layer's name and its output on ``probe``.
+
+    See Also
+    --------
+    activation_layers : The layers it reads.
+    TrainingMonitor : Counts the zeros in these outputs after every epoch.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from torch import nn
+    >>> from skdae.callbacks import probe_activations
+    >>> module = nn.Sequential(nn.Linear(4, 3), nn.ReLU(), nn.Linear(3, 4))
+    >>> outputs = probe_activations(module, torch.zeros(2, 4))
+    >>> sorted(outputs), tuple(outputs["1"].shape)
+    (['1'], (2, 3))
+    """
     outputs = {}
     hooks = [
         layer.register_forward_hook(lambda _m, _i, out, name=name: outputs.__setitem__(name, out))
@@ -137,6 +213,20 @@ class TrainingMonitor(Callback):
     ----------
     probe_size : int, default=512
         Training rows used for the activation statistics.
+
+    See Also
+    --------
+    skdae.plotting.plot_learning_curve : Draws the training loss of the history.
+    probe_activations : Computes the activations it counts.
+
+    Examples
+    --------
+    ``monitor=True`` (the default) adds one with a probe of 512 rows; for
+    another probe size, switch that off and pass your own:
+
+    >>> from skdae import DenoisingAutoencoder
+    >>> from skdae.callbacks import TrainingMonitor
+    >>> dae = DenoisingAutoencoder(monitor=False, callbacks=[TrainingMonitor(probe_size=2048)])
     """
 
     def __init__(self, probe_size=512):
@@ -189,6 +279,20 @@ class TensorBoard(Callback):
     histograms : bool, default=True
         False writes the scalars only (histograms cost a host copy of every
         weight per epoch).
+
+    See Also
+    --------
+    TrainingMonitor : Records the statistics this writes.
+    torch.utils.tensorboard.writer.SummaryWriter : What writes the files.
+
+    Examples
+    --------
+    ``tensorboard_dir="runs/x"`` adds one with histograms; for scalars only,
+    pass your own:
+
+    >>> from skdae import DenoisingAutoencoder
+    >>> from skdae.callbacks import TensorBoard
+    >>> dae = DenoisingAutoencoder(callbacks=[TensorBoard("runs/scalars", histograms=False)])
     """
 
     def __init__(self, log_dir, histograms=True):
@@ -226,8 +330,12 @@ class TensorBoard(Callback):
 
 
 class ReconstructionImages(Callback):
-    """After each epoch, a PNG grid of clean / noisy / reconstructed images;
-    at the end of the fit, an animated GIF of all epochs (the seed's video).
+    """Draw clean / noisy / reconstructed images after each epoch, and a GIF.
+
+    After each epoch, a PNG grid of the clean images, their noisy copies (the
+    same copies every epoch) and the model's reconstruction of the noisy
+    ones; at the end of the fit, an animated GIF of all epochs (the seed's
+    video). Needs matplotlib and pillow.
 
     Parameters
     ----------
@@ -238,6 +346,20 @@ class ReconstructionImages(Callback):
     directory : path-like
         Where ``epoch_001.png``, ... and ``reconstructions.gif`` go.
     gif_seconds_per_frame : float, default=0.5
+        How long the GIF shows each epoch.
+
+    See Also
+    --------
+    skdae.plotting.plot_reconstructions : Draws each picture.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from skdae import DenoisingAutoencoder
+    >>> from skdae.callbacks import ReconstructionImages
+    >>> X = load_digits().data / 16.0
+    >>> pictures = ReconstructionImages(X[:10], image_shape=(8, 8), directory="pictures")
+    >>> dae = DenoisingAutoencoder(callbacks=[pictures])  # dae.fit(X) writes pictures/
     """
 
     def __init__(self, images, image_shape, directory, gif_seconds_per_frame=0.5):
@@ -247,6 +369,10 @@ class ReconstructionImages(Callback):
         self.gif_seconds_per_frame = gif_seconds_per_frame
 
     def on_train_begin(self, net, **kwargs):
+        self.writes_ = writes(net)  # in a data-parallel fit, rank 0 alone draws
+        self.frames_ = []
+        if not self.writes_:
+            return
         self.directory_ = Path(self.directory)
         self.directory_.mkdir(parents=True, exist_ok=True)
         clean = torch.as_tensor(np.asarray(self.images), dtype=torch.float32, device=net.device)
@@ -255,11 +381,12 @@ class ReconstructionImages(Callback):
         noise_generator = torch.Generator(device=clean.device).manual_seed(0)
         noisy = net.corruption(clean, noise_generator) if net.corruption else clean
         self.clean_, self.noisy_ = clean, noisy
-        self.frames_ = []
 
     def on_epoch_end(self, net, **kwargs):
         from .plotting import plot_reconstructions
 
+        if not self.writes_:
+            return
         with evaluating(net.module_) as module, torch.no_grad():
             out = net.reconstruction(module(self.noisy_))
         epoch = net.history[-1, "epoch"]

@@ -62,3 +62,10 @@ def test_onnx_benchmark_quick_mode_compares_both_models():
     pytest.importorskip("skl2onnx")
     out = _run("bench_onnx.py", "--quick")
     assert "| fc " in out and "| conv " in out
+
+
+def test_distributed_benchmark_quick_mode_runs_one_and_two_processes():
+    out = _run("bench_distributed.py", "--quick")
+    rows = [line for line in out.splitlines() if line.startswith(("| 1 ×", "| 2 ×"))]
+    assert len(rows) == 3, out
+    assert "efficiency" in out
