@@ -52,6 +52,7 @@ def rank_main(args):
         X = load_mnist(args.data_home, subset="train", return_X_y=True)[0][: args.rows]
     model = DenoisingAutoencoder(
         hidden_units=tuple(args.hidden_units),
+        batch_size=args.batch_size,
         max_epochs=args.epochs,
         n_iter_no_change=10**6,
         random_state=0,
@@ -75,6 +76,7 @@ def run(args, processes, threads):
     command = [sys.executable, __file__, "--rank-main", "--threads", str(threads)]
     command += ["--rows", str(args.rows), "--epochs", str(args.epochs)]
     command += ["--hidden-units", *map(str, args.hidden_units)]
+    command += ["--batch-size", str(args.batch_size)]
     if args.quick:
         command += ["--quick"]
     if args.data_home:
@@ -103,6 +105,7 @@ def main(argv=None):
     parser.add_argument("--rows", type=int, default=60000)
     parser.add_argument("--epochs", type=int, default=4)
     parser.add_argument("--hidden-units", type=int, nargs="+", default=[512, 256, 32])
+    parser.add_argument("--batch-size", default="auto", type=lambda v: v if v == "auto" else int(v))
     parser.add_argument("--quick", action="store_true", help="digits, 2 epochs")
     parser.add_argument("--threads", type=int, default=1, help=argparse.SUPPRESS)
     parser.add_argument("--rank-main", action="store_true", help=argparse.SUPPRESS)
@@ -115,7 +118,8 @@ def main(argv=None):
     print(
         f"# {time.strftime('%Y-%m-%d')}, {cores} cores; "
         f"{'digits' if args.quick else 'MNIST'} {args.rows} rows; "
-        f"hidden_units={tuple(args.hidden_units)}, batch_size='auto', {args.epochs} epochs; "
+        f"hidden_units={tuple(args.hidden_units)}, batch_size={args.batch_size!r}, "
+        f"{args.epochs} epochs; "
         "median epoch time of rank 0 after the first epoch"
     )
     print("| processes × threads | epoch s | rows/s | speed-up | efficiency | last loss |")
