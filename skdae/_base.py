@@ -43,7 +43,14 @@ from ._distributed import (
 from ._docs import SHARED_ATTRIBUTES as _SHARED_ATTRIBUTES_DOC
 from ._docs import SHARED_PARAMETERS as _SHARED_PARAMETERS_DOC
 from ._modules import ACTIVATIONS, evaluating
-from ._net import MIXED_PRECISION, ConvergenceCheck, DenoisingNet, SparseRows, validation_size
+from ._net import (
+    MIXED_PRECISION,
+    ConvergenceCheck,
+    DenoisingNet,
+    HostRows,
+    SparseRows,
+    validation_size,
+)
 from ._noise import NOISE_TYPES, make_corruption
 from ._persistence import params_to_json
 from ._persistence import save as save_model
@@ -101,23 +108,50 @@ def torch_seed(random_state):
     return int(random_state.randint(np.iinfo(np.int32).max))
 
 
-def _as_tensor(X, device, dtype=np.float32):
+def _as_tensor(X, device, dtype=np.float32, placement="device"):
     """X as a tensor of ``dtype`` on ``device``, sharing memory when it can.
 
     Sparse X becomes ``SparseRows``: it stays sparse, and rows are densified
-    a batch at a time on the device.
+    a batch at a time on the device. ``placement="stream"`` keeps dense X in
+    host memory (``HostRows``), copied to the device a batch at a time.
     """
     if sp.issparse(X):
         return SparseRows(X.astype(dtype), device)
     X = np.ascontiguousarray(X, dtype=dtype)
-    if X.flags.writeable:
-        return torch.from_numpy(X).to(device)
     # Read-only memory (a numpy.memmap opened "r", a buffer): shared, not copied --
     # a memmap larger than RAM pages in as batches are drawn. skdae never writes into
     # X's tensor (noise and batches are new tensors), which is all torch's warning is about.
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
-        return torch.from_numpy(X).to(device)
+        host = torch.from_numpy(X)
+    if placement == "stream":
+        return HostRows(host, device)
+    return host.to(device)
+
+
+# "auto" streams X when its float32 copy would take more than this share of the
+# device's free memory (the rest is for the model, Adam, activations, batches).
+STREAM_ABOVE_FREE_FRACTION = 0.5
+
+
+def choose_placement(data_placement, X, device, free_bytes=None):
+    """``"device"`` (X copied to the device once) or ``"stream"`` (a batch at a time).
+
+    ``"auto"`` streams only on a GPU, when X's float32 copy exceeds
+    ``STREAM_ABOVE_FREE_FRACTION`` of the free device memory (``free_bytes``,
+    asked of CUDA when None); on the CPU the data already is where it trains.
+    Sparse X always stays sparse on the device.
+    """
+    if sp.issparse(X):
+        return "device"
+    if data_placement != "auto":
+        return data_placement
+    if torch.device(device).type != "cuda":
+        return "device"
+    if free_bytes is None:
+        free_bytes = torch.cuda.mem_get_info(torch.device(device))[0]
+    n_bytes = X.shape[0] * X.shape[1] * 4
+    return "stream" if n_bytes > STREAM_ABOVE_FREE_FRACTION * free_bytes else "device"
 
 
 def value_range(X, input_name="X", check_finite=True):
@@ -247,6 +281,7 @@ class BaseAutoencoder(
         "checkpoint_dir": [str, os.PathLike, None],
         "precision": [StrOptions({"float32", *MIXED_PRECISION})],
         "distributed": [StrOptions({"auto", "off"})],
+        "data_placement": [StrOptions({"auto", "device", "stream"})],
     }
 
     def __init_subclass__(cls, **kwargs):
@@ -291,6 +326,7 @@ class BaseAutoencoder(
         checkpoint_dir,
         precision,
         distributed,
+        data_placement,
     ):
         self.activation = activation
         self.dropout = dropout
@@ -320,6 +356,7 @@ class BaseAutoencoder(
         self.checkpoint_dir = checkpoint_dir
         self.precision = precision
         self.distributed = distributed
+        self.data_placement = data_placement
 
     @abstractmethod
     def _module_spec(self, n_features):
@@ -521,7 +558,7 @@ class BaseAutoencoder(
         loss = self._resolve_loss(*value_range_)
         module = self._build_module(X.shape[1], device="meta").to_empty(device=device)
         module.reset_parameters(generator)
-        X_train = _as_tensor(X, device)
+        X_train = _as_tensor(X, device, placement=choose_placement(self.data_placement, X, device))
         corruption = make_corruption(
             self.noise_type, self.noise_factor, bounded=loss == "bce", X=X_train
         )
@@ -551,7 +588,7 @@ class BaseAutoencoder(
         if module.spec["dropout"] != float(self.dropout):  # both > 0 (_check_warm_params)
             module.set_dropout(float(self.dropout))
         module.to(device)
-        X_train = _as_tensor(X, device)
+        X_train = _as_tensor(X, device, placement=choose_placement(self.data_placement, X, device))
         corruption = old.corruption
         if not _same_noise(corruption, self.noise_type, self.noise_factor):
             corruption = make_corruption(
@@ -753,6 +790,7 @@ class BaseAutoencoder(
             "checkpoint_dir",
             "tensorboard_dir",
             "distributed",
+            "data_placement",
         }
         params = params_to_json({k: v for k, v in self.get_params().items() if k not in ignored})
         params = {

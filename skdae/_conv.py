@@ -163,6 +163,7 @@ class ConvDenoisingAutoencoder(BaseAutoencoder):
         checkpoint_dir=None,
         precision="float32",
         distributed="auto",
+        data_placement="auto",
     ):
         super().__init__(
             activation=activation,
@@ -193,6 +194,7 @@ class ConvDenoisingAutoencoder(BaseAutoencoder):
             checkpoint_dir=checkpoint_dir,
             precision=precision,
             distributed=distributed,
+            data_placement=data_placement,
         )
         self.image_shape = image_shape
         self.channels = channels

@@ -129,6 +129,16 @@ default="gaussian"
         (same batches and noise, gradients averaged, convergence decided
         together). Only rank 0 writes checkpoints, TensorBoard logs and
         progress. ``"off"``: always train alone in this process.
+    data_placement : {"auto", "device", "stream"}, default="auto"
+        Where ``fit`` keeps dense X. ``"device"``: copied to the training
+        device once, batches are slices of it (the fastest). ``"stream"``:
+        X stays in host memory (a ``numpy.memmap`` stays on disk) and each
+        batch is gathered and copied to the device, through pinned memory
+        and asynchronously on a GPU, one batch ahead of the one computing.
+        ``"auto"``: ``"stream"`` on a GPU when X's float32 copy would take
+        more than half of its free memory, else ``"device"``. Both paths draw
+        the same batches (on the CPU they give the same model, bit for bit).
+        Sparse X always stays sparse on the device.
 """
 
 SHARED_ATTRIBUTES = """\

@@ -119,6 +119,7 @@ class DenoisingAutoencoder(BaseAutoencoder):
         checkpoint_dir=None,
         precision="float32",
         distributed="auto",
+        data_placement="auto",
     ):
         super().__init__(
             activation=activation,
@@ -149,6 +150,7 @@ class DenoisingAutoencoder(BaseAutoencoder):
             checkpoint_dir=checkpoint_dir,
             precision=precision,
             distributed=distributed,
+            data_placement=data_placement,
         )
         self.hidden_units = hidden_units
 

@@ -257,6 +257,76 @@ class SparseRows:
         return torch.from_numpy(np.asarray(values, dtype=np.float32)).to(self.device)
 
 
+class HostRows:
+    """Dense rows kept in host memory and copied to the device a batch at a time
+    (``data_placement="stream"``): X larger than the device's memory.
+
+    On a GPU each batch is gathered into pinned memory and copied
+    asynchronously, so the copy overlaps the device's work on the batch
+    before (``TensorBatches`` fetches one batch ahead). On the CPU a batch is
+    the same gather the in-memory path makes: both give the same model.
+
+    Parameters
+    ----------
+    tensor : torch.Tensor of shape (n_samples, n_features)
+        On the CPU (it may share a ``numpy.memmap``).
+    device : torch device
+        Where the batches go.
+    rows : torch.Tensor of int64 or None
+        The rows of ``tensor`` this holds (a validation split), None for all.
+    """
+
+    def __init__(self, tensor, device, rows=None):
+        self.tensor = tensor
+        self.device = torch.device(device)
+        self.rows = rows
+        self.pin = self.device.type == "cuda"
+
+    def __len__(self):
+        return len(self.tensor) if self.rows is None else len(self.rows)
+
+    @property
+    def shape(self):
+        return (len(self), *self.tensor.shape[1:])
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            index = torch.arange(len(self))[index]
+        index = index.cpu()  # a CPU permutation (TensorBatches) makes this free
+        if self.rows is not None:
+            index = self.rows[index]
+        batch = self.tensor.index_select(0, index)
+        if self.pin:
+            batch = batch.pin_memory()
+        return batch.to(self.device, non_blocking=self.pin)
+
+    def subset(self, index):
+        index = index.cpu()
+        return HostRows(self.tensor, self.device, index if self.rows is None else self.rows[index])
+
+    def _host(self):
+        return self.tensor if self.rows is None else self.tensor.index_select(0, self.rows)
+
+    def std(self, dim=0, correction=0):
+        return self._host().std(dim=dim, correction=correction).to(self.device)
+
+    def aminmax(self, dim=0):
+        low, high = torch.aminmax(self._host(), dim=dim)
+        return low.to(self.device), high.to(self.device)
+
+
+def _one_ahead(batches):
+    """Yield from ``batches``, fetching each one before the previous is used
+    (a streamed batch's copy then overlaps the work on the one before)."""
+    batches = iter(batches)
+    current = next(batches, None)
+    for following in batches:
+        yield current
+        current = following
+    if current is not None:
+        yield current
+
+
 class TensorBatches:
     """Mini-batches of a tensor, as slices of a fresh permutation per epoch.
 
@@ -292,10 +362,17 @@ class TensorBatches:
 
     def __iter__(self):
         if not self.shuffle:
-            for start, stop in self._bounds():
-                yield self.data[start:stop]
+            batches = (self.data[start:stop] for start, stop in self._bounds())
+            yield from _one_ahead(batches) if isinstance(self.data, HostRows) else batches
             return
         order = torch.randperm(len(self.data), generator=self.generator, device=self.data.device)
+        if isinstance(self.data, HostRows):
+            # Drawn where the in-memory path draws it (the same batches), read on the
+            # host once per epoch, and each batch fetched one ahead.
+            order = order.cpu()
+            batches = (self.data[order[start:stop]] for start, stop in self._bounds())
+            yield from _one_ahead(batches)
+            return
         for start, stop in self._bounds():
             yield self.data[order[start:stop]]
 
@@ -366,7 +443,7 @@ class DenoisingNet(NeuralNet):
         ]
 
     def get_dataset(self, X, y=None):
-        if isinstance(X, (torch.Tensor, SparseRows)):
+        if isinstance(X, (torch.Tensor, SparseRows, HostRows)):
             return X
         return super().get_dataset(X, y)
 
@@ -440,7 +517,7 @@ class DenoisingNet(NeuralNet):
         if self.split_seed is not None:
             generator = torch.Generator(device=data.device).manual_seed(self.split_seed)
         order = torch.randperm(len(data), generator=generator, device=data.device)
-        take = data.subset if isinstance(data, SparseRows) else data.__getitem__
+        take = data.subset if isinstance(data, (SparseRows, HostRows)) else data.__getitem__
         return take(order[n_valid:]), take(order[:n_valid])
 
     def get_iterator(self, dataset, training=False):
