@@ -72,7 +72,27 @@ def folder_replaced_atomically(path):
 
 
 class ModelFileError(ValueError):
-    """A model file is damaged, tampered with, or not one skdae can read."""
+    """A model file is damaged, tampered with, or not one skdae can read.
+
+    ``skdae.load`` raises it, before building anything, for a folder that is
+    not a model folder, a description that is truncated, edited (checksum
+    mismatch), of a newer format or describes a network its weights do not
+    fit, and a weights file that does not match its description. A
+    ``ValueError``.
+
+    See Also
+    --------
+    load : Reads a model folder, or raises this error.
+
+    Examples
+    --------
+    >>> import skdae
+    >>> try:
+    ...     skdae.load("no-such-folder")
+    ... except skdae.ModelFileError as error:
+    ...     print(error)
+    no-such-folder is not a skdae model folder: model.json is missing.
+    """
 
 
 def _estimator_classes():
@@ -196,6 +216,35 @@ def load(path, device=None):
     Returns
     -------
     estimator : fitted skdae estimator
+        A ``DenoisingAutoencoder`` or ``ConvDenoisingAutoencoder``, fitted:
+        its ``transform`` gives the same output as the saved model's, bit for
+        bit.
+
+    Raises
+    ------
+    ModelFileError
+        When the folder is not a model folder, or its files are damaged,
+        tampered with, or of a newer format.
+
+    See Also
+    --------
+    DenoisingAutoencoder.save : Writes the folder this function reads.
+    ModelFileError : What a refused folder raises.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> import numpy as np
+    >>> from sklearn.datasets import load_digits
+    >>> import skdae
+    >>> X = load_digits().data / 16.0
+    >>> dae = skdae.DenoisingAutoencoder((32, 8), max_epochs=2, random_state=0).fit(X)
+    >>> folder = dae.save(tempfile.mkdtemp() + "/dae")
+    >>> sorted(path.name for path in folder.iterdir())
+    ['model.json', 'weights.safetensors']
+    >>> loaded = skdae.load(folder)
+    >>> bool(np.array_equal(loaded.transform(X), dae.transform(X)))
+    True
     """
     from . import __version__
     from ._noise import make_corruption

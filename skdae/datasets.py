@@ -29,14 +29,55 @@ _SUBSETS = {"train": ("train",), "test": ("t10k",), "all": ("train", "t10k")}
 
 
 class DataFileError(ValueError):
-    """A data file is missing, damaged, truncated or not what it claims to be."""
+    """A data file is damaged, truncated or not what it claims to be.
+
+    A ``ValueError``. Delete the file and download it again.
+
+    See Also
+    --------
+    load_mnist : Raises it for a damaged MNIST file.
+    read_idx : Raises it for a file that is not the IDX file it should be.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from skdae.datasets import DataFileError, read_idx
+    >>> path = Path(tempfile.mkdtemp()) / "empty-idx1-ubyte"
+    >>> _ = path.write_bytes(b"")
+    >>> try:
+    ...     read_idx(path)
+    ... except DataFileError as error:
+    ...     print(str(error).split(": ", 1)[1])
+    0 bytes, no IDX header.
+    """
 
 
 def get_data_home(data_home=None):
-    """The folder skdae reads data sets from.
+    """Return the folder skdae reads data sets from.
 
     ``data_home`` when given, else the ``SKDAE_DATA`` environment variable,
     else ``~/skdae_data``. MNIST lives in its ``mnist/`` subfolder.
+
+    Parameters
+    ----------
+    data_home : str or path-like, default=None
+        The folder to use; None: ``SKDAE_DATA``, else ``~/skdae_data``.
+
+    Returns
+    -------
+    data_home : pathlib.Path
+        The folder, with ``~`` expanded; it may not exist yet.
+
+    See Also
+    --------
+    load_mnist : Reads MNIST from the ``mnist/`` subfolder of this folder.
+
+    Examples
+    --------
+    >>> from skdae.datasets import get_data_home
+    >>> get_data_home("/data").as_posix()
+    '/data'
     """
     if data_home is None:
         data_home = os.environ.get("SKDAE_DATA", Path("~") / "skdae_data")
@@ -56,6 +97,7 @@ def read_idx(path, expected=None, compressed=None):
     Parameters
     ----------
     path : path-like
+        The file, gzip-compressed or not.
     expected : tuple (magic, shape, md5) or None
         The magic number, shape and MD5 of the decompressed content it must have.
     compressed : bool or None
@@ -64,6 +106,27 @@ def read_idx(path, expected=None, compressed=None):
     Returns
     -------
     array : ndarray of uint8
+        The array the file holds, in its shape.
+
+    Raises
+    ------
+    DataFileError
+        When the file cannot be decompressed, is truncated, is not an IDX
+        file of unsigned bytes, or differs from ``expected``.
+
+    See Also
+    --------
+    load_mnist : Reads MNIST's four IDX files with this function.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from skdae.datasets import read_idx
+    >>> path = Path(tempfile.mkdtemp()) / "three-idx1-ubyte"
+    >>> _ = path.write_bytes(bytes([0, 0, 8, 1, 0, 0, 0, 3, 7, 8, 9]))
+    >>> read_idx(path)
+    array([7, 8, 9], dtype=uint8)
     """
     path = Path(path)
     if compressed is None:
@@ -165,6 +228,11 @@ def load_mnist(
         ``data`` (n, 784) float32 in [0, 1], ``target`` (n,) int64 labels,
         ``images`` (n, 28, 28) float32, ``DESCR``. ``(data, target)`` when
         ``return_X_y``.
+
+    See Also
+    --------
+    get_data_home : The folder the files are read from.
+    sklearn.datasets.load_digits : Smaller digits (8 x 8) that ship with scikit-learn.
 
     Examples
     --------

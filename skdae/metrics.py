@@ -14,7 +14,7 @@ import torch
 
 
 def denoising_score(estimator, X, *, noise_type="gaussian", noise_factor=0.5, random_state=0):
-    """Minus the RMSE between X and the model's reconstruction of a corrupted X.
+    """Return minus the RMSE between X and the model's reconstruction of a corrupted X.
 
     Parameters
     ----------
@@ -22,7 +22,10 @@ def denoising_score(estimator, X, *, noise_type="gaussian", noise_factor=0.5, ra
         For a pipeline, X goes through the steps before the autoencoder
         first, and is corrupted where the autoencoder sees it.
     X : array-like of shape (n_samples, n_features)
+        The clean rows: the score compares them with the reconstruction of
+        their corrupted copy.
     noise_type : {"gaussian", "masking", "salt_and_pepper", "swap"}, default="gaussian"
+        The corruption of the copy.
     noise_factor : float, default=0.5
         As the estimators' parameters of the same names; for data in [0, 1]
         (``loss_function_ == "bce"``) Gaussian noise is clipped, else it is
@@ -34,6 +37,11 @@ def denoising_score(estimator, X, *, noise_type="gaussian", noise_factor=0.5, ra
     -------
     score : float
         Higher is better; 0 is a perfect restoration.
+
+    See Also
+    --------
+    make_denoising_scorer : This score as a scorer for ``GridSearchCV``.
+    skdae.DenoisingAutoencoder.score : Minus the RMSE of the reconstruction of clean rows.
 
     Examples
     --------
@@ -74,13 +82,22 @@ def make_denoising_scorer(*, noise_type="gaussian", noise_factor=0.5, random_sta
 
     Parameters
     ----------
-    noise_type, noise_factor, random_state
-        See ``denoising_score``.
+    noise_type : {"gaussian", "masking", "salt_and_pepper", "swap"}, default="gaussian"
+        The corruption of the held-out rows, as in ``denoising_score``.
+    noise_factor : float, default=0.5
+        Its strength, as in ``denoising_score``.
+    random_state : int, default=0
+        Seeds the corruption: the same corrupted copy for every candidate.
 
     Returns
     -------
     scorer : callable
         ``scorer(estimator, X, y=None) -> float``.
+
+    See Also
+    --------
+    denoising_score : The score it computes.
+    sklearn.model_selection.GridSearchCV : Takes it as ``scoring``.
 
     Examples
     --------

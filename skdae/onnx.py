@@ -287,11 +287,29 @@ def decoder_to_onnx(estimator):
     Parameters
     ----------
     estimator : fitted skdae estimator
+        A fitted ``DenoisingAutoencoder`` or ``ConvDenoisingAutoencoder``.
 
     Returns
     -------
     model : onnx.ModelProto
         Input ``codes`` of shape (n, code size), output ``reconstruction``.
+
+    See Also
+    --------
+    reconstruction_to_onnx : The encoder and decoder together.
+    skdae.DenoisingAutoencoder.inverse_transform : What the model computes.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.datasets import load_digits
+    >>> from skdae import DenoisingAutoencoder
+    >>> from skdae.onnx import decoder_to_onnx
+    >>> X = (load_digits().data / 16.0).astype(np.float32)
+    >>> dae = DenoisingAutoencoder((32, 8), max_epochs=2, random_state=0).fit(X)
+    >>> model = decoder_to_onnx(dae)
+    >>> [i.name for i in model.graph.input], [o.name for o in model.graph.output]
+    (['codes'], ['reconstruction'])
     """
     module = _module(estimator)
     return _decoding_model(estimator, module, "codes", (module.code_size,), encode=False)
@@ -303,11 +321,33 @@ def reconstruction_to_onnx(estimator):
     Parameters
     ----------
     estimator : fitted skdae estimator
+        A fitted ``DenoisingAutoencoder`` or ``ConvDenoisingAutoencoder``.
 
     Returns
     -------
     model : onnx.ModelProto
-        Input ``X`` of shape (n, n_features_in_), output ``reconstruction``.
+        Input ``X`` of shape (n, `n_features_in_`), output ``reconstruction``.
+
+    See Also
+    --------
+    decoder_to_onnx : The decoder alone.
+    skdae.DenoisingAutoencoder.reconstruct : What the model computes.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import onnxruntime as ort
+    >>> from sklearn.datasets import load_digits
+    >>> from skdae import DenoisingAutoencoder
+    >>> from skdae.onnx import reconstruction_to_onnx
+    >>> X = (load_digits().data / 16.0).astype(np.float32)
+    >>> dae = DenoisingAutoencoder((32, 8), max_epochs=2, random_state=0).fit(X)
+    >>> model = reconstruction_to_onnx(dae)
+    >>> session = ort.InferenceSession(model.SerializeToString(),
+    ...                                providers=["CPUExecutionProvider"])
+    >>> rows = session.run(None, {"X": X})[0]
+    >>> float(np.abs(rows - dae.reconstruct(X)).max()) < 1e-5
+    True
     """
     module = _module(estimator)
     return _decoding_model(estimator, module, "X", (module.n_features,), encode=True)

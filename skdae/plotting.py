@@ -29,10 +29,26 @@ def plot_reconstructions(rows, image_shape, path=None, titles=None, cmap="gray")
     titles : sequence of str, default=None
         A label for each row.
     cmap : str, default="gray"
+        The matplotlib colormap; values are drawn between 0 and 1.
 
     Returns
     -------
     fig : matplotlib.figure.Figure
+        The figure (closed when ``path`` is given).
+
+    See Also
+    --------
+    skdae.callbacks.ReconstructionImages : Draws this grid after every epoch of a fit.
+    plot_latent_map : The codes of the rows, in 2-D.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from skdae.plotting import plot_reconstructions
+    >>> X = load_digits().data[:5] / 16.0
+    >>> fig = plot_reconstructions([X, 1 - X], image_shape=(8, 8), titles=["digits", "inverted"])
+    >>> len(fig.axes), fig.axes[0].get_ylabel()
+    (10, 'digits')
     """
     plt = _pyplot()
     rows = [np.asarray(row) for row in rows]
@@ -63,12 +79,30 @@ def plot_latent_map(codes, labels=None, path=None, title="latent codes"):
     codes : array-like of shape (n_samples, n_components)
         E.g. ``estimator.transform(X_test)``.
     labels : array-like of shape (n_samples,), default=None
+        A label per row, which gives its colour; None draws every row alike.
     path : str or path-like, default=None
-    title : str
+        Where to write the picture (PNG by extension); None only returns it.
+    title : str, default="latent codes"
+        The title of the plot.
 
     Returns
     -------
     fig : matplotlib.figure.Figure
+        The figure (closed when ``path`` is given).
+
+    See Also
+    --------
+    plot_reconstructions : The rows themselves, as images.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from sklearn.decomposition import PCA
+    >>> from skdae.plotting import plot_latent_map
+    >>> X, y = load_digits(return_X_y=True)
+    >>> fig = plot_latent_map(PCA(n_components=8).fit_transform(X), y, title="PCA codes")
+    >>> fig.axes[0].get_title()
+    'PCA codes'
     """
     plt = _pyplot()
     codes = np.asarray(codes, dtype=np.float64)
@@ -121,10 +155,32 @@ def plot_learning_curve(history, path=None):
     history : skorch.History
         E.g. ``estimator.history_``.
     path : str or path-like, default=None
+        Where to write the picture (PNG by extension); None only returns it.
 
     Returns
     -------
     fig : matplotlib.figure.Figure
+        The figure (closed when ``path`` is given).
+
+    See Also
+    --------
+    skdae.callbacks.TrainingMonitor : Records more of each epoch in the history.
+
+    Examples
+    --------
+    Usually ``plot_learning_curve(estimator.history_)``; here a history of
+    three epochs, written by hand:
+
+    >>> from skorch.history import History
+    >>> from skdae.plotting import plot_learning_curve
+    >>> history = History()
+    >>> for epoch, loss in enumerate([0.30, 0.21, 0.18], start=1):
+    ...     history.new_epoch()
+    ...     history.record("epoch", epoch)
+    ...     history.record("train_loss", loss)
+    >>> fig = plot_learning_curve(history)
+    >>> fig.axes[0].get_xlabel(), fig.axes[0].get_ylabel()
+    ('epoch', 'loss')
     """
     plt = _pyplot()
     epochs = history[:, "epoch"]
@@ -150,11 +206,26 @@ def sprite_image(images, image_shape):
     Parameters
     ----------
     images : array-like of shape (n_images, n_features), values in [0, 1]
+        The images, one flat row each.
     image_shape : tuple (height, width)
+        The shape of one image.
 
     Returns
     -------
     sprite : ndarray of shape (side * height, side * width)
+        The images in rows of ``side = ceil(sqrt(n_images))``, the rest
+        black.
+
+    See Also
+    --------
+    plot_latent_map : The codes of the same rows, in 2-D.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skdae.plotting import sprite_image
+    >>> sprite_image(np.ones((5, 4)), (2, 2)).shape
+    (6, 6)
     """
     images = np.asarray(images, dtype=np.float32).reshape(-1, *image_shape)
     n, (h, w) = len(images), image_shape
