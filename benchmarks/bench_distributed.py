@@ -93,7 +93,12 @@ def run(args, processes, threads):
                 MASTER_PORT=port,
             )
         children.append(subprocess.Popen(command, env=env, stdout=subprocess.PIPE, text=True))
-    outputs = [child.communicate()[0] for child in children]
+    try:
+        outputs = [child.communicate(timeout=1800)[0] for child in children]
+    finally:
+        for child in children:
+            if child.poll() is None:
+                child.kill()  # a rank that failed must not leave the others waiting
     if any(child.returncode for child in children):
         raise SystemExit(f"a rank failed: {[child.returncode for child in children]}")
     return json.loads(outputs[0].strip().splitlines()[-1])

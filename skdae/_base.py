@@ -34,6 +34,7 @@ from torch import nn
 
 from ._distributed import (
     broadcast_seed,
+    broadcast_state,
     check_same_data,
     from_collective,
     lost_peer_error,
@@ -149,7 +150,10 @@ def choose_placement(data_placement, X, device, free_bytes=None):
     if torch.device(device).type != "cuda":
         return "device"
     if free_bytes is None:
-        free_bytes = torch.cuda.mem_get_info(torch.device(device))[0]
+        device = torch.device(device)
+        # Memory torch's allocator holds but does not use is free for X too.
+        cached = torch.cuda.memory_reserved(device) - torch.cuda.memory_allocated(device)
+        free_bytes = torch.cuda.mem_get_info(device)[0] + cached
     n_bytes = X.shape[0] * X.shape[1] * 4
     return "stream" if n_bytes > STREAM_ABOVE_FREE_FRACTION * free_bytes else "device"
 
@@ -534,20 +538,29 @@ class BaseAutoencoder(
     def _check_distributed(self, X, group, device):
         """A data-parallel fit needs the same X on every rank, and batches that
         give every rank at least one row."""
+        # First, so that a rank given other data or parameters fails with the others
+        # rather than leaving them waiting in a collective.
+        # The parameters that shape the fit; verbose, callbacks and the TensorBoard
+        # folder may differ (rank 0 alone prints and writes).
+        ignored = {"verbose", "callbacks", "tensorboard_dir"}
+        identity = params_to_json({k: v for k, v in self.get_params().items() if k not in ignored})
+        check_same_data(X, group, device, identity)
         world = dist.get_world_size(group)
         n_train = self._n_train(X.shape[0])
-        if self._batch_size(n_train) < world:
+        # Every rank needs a share of every batch (two rows each with batch norm).
+        per_rank = 2 if self.batch_norm else 1
+        smallest = min(self._batch_size(n_train), n_train)
+        if smallest < per_rank * world:
             raise ValueError(
-                f"batch_size={self._batch_size(n_train)} is smaller than the {world} processes "
-                "of the data-parallel fit (each computes a share of every batch); raise "
-                "batch_size, or pass distributed='off'."
+                f"batches of {smallest} rows cannot give each of the {world} processes of the "
+                f"data-parallel fit {per_rank} row(s); raise batch_size (or pass more rows), or "
+                "pass distributed='off'."
             )
         if self.early_stopping and X.shape[0] - n_train < world:
             raise ValueError(
                 f"early_stopping holds out {X.shape[0] - n_train} rows, fewer than the {world} "
                 "processes of the data-parallel fit; raise validation_fraction."
             )
-        check_same_data(X, group, device)
 
     def _prepare_cold(self, X, value_range_, device, generator, seed, group=None):
         """Step 2, a fresh start: a new module, corruption and net.
@@ -668,6 +681,11 @@ class BaseAutoencoder(
         try:
             with denormals_flushed(torch.device(net.device)):
                 net.partial_fit(X_train, epochs=epochs)
+            if net.process_group is not None:
+                # Rank 0's state on every rank: batch norm's running statistics
+                # (each rank updates them from its share) and an early-stopping
+                # best epoch restored from rank 0's checkpoint.
+                broadcast_state(net.module_, net.process_group, net.device)
         except RuntimeError as error:  # a collective inside DDP's backward
             if net.process_group is None or not from_collective(error):
                 raise
@@ -1129,6 +1147,9 @@ class BaseAutoencoder(
                 stacklevel=2,
             )
             state["device_"] = "cpu"
+        # Parameters added since (pickles of earlier versions): their defaults.
+        state.setdefault("distributed", "auto")
+        state.setdefault("data_placement", "auto")
         if "net_" in state and isinstance(state.get("loss_"), str):
             state["loss_function_"] = state.pop("loss_")  # pickled before the rename
         if isinstance(state.get("feature_names_in_"), list):

@@ -8,6 +8,8 @@ ranks, so every rank takes the same decisions (learning-rate schedule,
 convergence, early stopping, divergence).
 """
 
+import hashlib
+import json
 import os
 import threading
 
@@ -83,8 +85,11 @@ def writes(net):
 def rank_device(device):
     """``device`` for this rank: a bare ``cuda`` becomes ``cuda:LOCAL_RANK``."""
     device = torch.device(device)
-    if device.type == "cuda" and device.index is None and "LOCAL_RANK" in os.environ:
-        return torch.device("cuda", int(os.environ["LOCAL_RANK"]))
+    if device.type == "cuda" and device.index is None:
+        if "LOCAL_RANK" in os.environ:  # torchrun's
+            return torch.device("cuda", int(os.environ["LOCAL_RANK"]))
+        # Started otherwise (torch.multiprocessing.spawn): ranks spread over the GPUs.
+        return torch.device("cuda", dist.get_rank() % torch.cuda.device_count())
     return device
 
 
@@ -100,35 +105,65 @@ def broadcast_seed(seed, group, device):
     return int(tensor.item())
 
 
-def data_fingerprint(X):
-    """``[rows, columns, sum]`` of X: what every rank's X must agree on."""
+def data_fingerprint(X, identity=None):
+    """``[rows, columns, sum, parameters]`` of X and of the fit's parameters
+    (a hash of ``identity``, JSON-able): what every rank must agree on."""
     values = X.data if sp.issparse(X) else X
     total = float(np.sum(values, dtype=np.float64))
-    return [float(X.shape[0]), float(X.shape[1]), total]
+    text = json.dumps(identity, sort_keys=True, default=str).encode()
+    # 52 bits of a digest: exact in a float64.
+    params = float(int.from_bytes(hashlib.sha256(text).digest()[:8], "big") >> 12)
+    return [float(X.shape[0]), float(X.shape[1]), total, params]
 
 
-def check_same_data(X, group, device):
-    """Refuse a data-parallel fit whose ranks were given different data.
+def check_same_data(X, group, device, identity=None):
+    """Refuse a data-parallel fit whose ranks were given different data or
+    parameters (``identity``).
 
     Every rank must pass the same X (it draws the same batches from it and
-    keeps its share of each); a rank with other rows would train another model.
+    keeps its share of each) and the same parameters; a rank with other rows
+    would train another model, one with another ``max_epochs`` would leave the
+    others waiting.
     """
     fingerprint = torch.tensor(
-        data_fingerprint(X), dtype=torch.float64, device=collective_device(group, device)
+        data_fingerprint(X, identity),
+        dtype=torch.float64,
+        device=collective_device(group, device),
     )
     low, high = fingerprint.clone(), fingerprint.clone()
     guarded(dist.all_reduce, low, op=dist.ReduceOp.MIN, group=group)
     guarded(dist.all_reduce, high, op=dist.ReduceOp.MAX, group=group)
-    if not torch.equal(low, high):
+    world = dist.get_world_size(group)
+    if not torch.equal(low[:3], high[:3]):
         rows = (int(low[0]), int(high[0]))
         columns = (int(low[1]), int(high[1]))
         raise DistributedTrainingError(
-            f"data-parallel fit over {dist.get_world_size(group)} processes: the ranks were "
-            f"given different X (rows {rows[0]}..{rows[1]}, columns {columns[0]}..{columns[1]}, "
-            f"sums {float(low[2]):.6g}..{float(high[2]):.6g}). Every rank must pass the same "
-            "X: each trains on its share of every batch drawn from it. To train alone in one "
+            f"data-parallel fit over {world} processes: the ranks were given different X "
+            f"(rows {rows[0]}..{rows[1]}, columns {columns[0]}..{columns[1]}, sums "
+            f"{float(low[2]):.6g}..{float(high[2]):.6g}). Every rank must pass the same X: "
+            "each trains on its share of every batch drawn from it. To train alone in one "
             "process, pass distributed='off'."
         )
+    if low[3] != high[3]:
+        raise DistributedTrainingError(
+            f"data-parallel fit over {world} processes: the ranks' estimators have different "
+            "parameters (get_params() differs). Every rank must fit the same estimator; to "
+            "train a model per process, pass distributed='off'."
+        )
+
+
+def broadcast_state(module, group, device):
+    """Copy rank 0's parameters and buffers into ``module`` on every rank."""
+    source = dist.get_global_rank(group, 0)
+    target = collective_device(group, device)
+    for tensor in module.state_dict().values():
+        if not tensor.is_floating_point() and tensor.dtype != torch.int64:
+            continue
+        staged = tensor.detach().to(target)
+        guarded(dist.broadcast, staged, src=source, group=group)
+        if staged is not tensor:
+            with torch.no_grad():
+                tensor.copy_(staged)
 
 
 def share(n_rows, group):
@@ -157,7 +192,8 @@ def lost_peer_error(error):
     return DistributedTrainingError(
         f"rank {rank}: a collective operation of the data-parallel fit failed: another "
         "process of the group died, or did not answer within the group's timeout "
-        "(init_process_group(timeout=...)). The fit is abandoned on this rank and the "
+        "(init_process_group(timeout=...)), or the ranks disagree on the model (the error "
+        "below says which). The fit is abandoned on this rank and the "
         "estimator left as it was; restart every process (with checkpoint_dir set, the fit "
         f"resumes from its last epoch). The error: {error}"
     )

@@ -127,18 +127,20 @@ default="gaussian"
         the same X; each computes its share of every batch of
         ``batch_size`` rows, and the ranks train the model one process would
         (same batches and noise, gradients averaged, convergence decided
-        together). Only rank 0 writes checkpoints, TensorBoard logs and
-        progress. ``"off"``: always train alone in this process.
+        together; at the end every rank holds rank 0's weights). Only rank 0
+        writes checkpoints, TensorBoard logs and progress. ``"off"``: always
+        train alone in this process.
     data_placement : {"auto", "device", "stream"}, default="auto"
         Where ``fit`` keeps dense X. ``"device"``: copied to the training
         device once, batches are slices of it (the fastest). ``"stream"``:
         X stays in host memory (a ``numpy.memmap`` stays on disk) and each
-        batch is gathered and copied to the device, through pinned memory
-        and asynchronously on a GPU, one batch ahead of the one computing.
-        ``"auto"``: ``"stream"`` on a GPU when X's float32 copy would take
-        more than half of its free memory, else ``"device"``. Both paths draw
-        the same batches (on the CPU they give the same model, bit for bit).
-        Sparse X always stays sparse on the device.
+        batch is gathered there and copied to the device (on a GPU through
+        pinned memory, without blocking the host, which gathers the next
+        batch meanwhile). ``"auto"``: ``"stream"`` on a GPU when X's float32
+        copy would take more than half of its free memory, else
+        ``"device"``. Both paths draw the same batches (on the CPU they give
+        the same model, bit for bit). Sparse X is never copied whole: its
+        rows are densified a batch at a time on the device.
 """
 
 SHARED_ATTRIBUTES = """\

@@ -302,10 +302,13 @@ class TensorBoard(Callback):
     def on_train_begin(self, net, X=None, **kwargs):
         from torch.utils.tensorboard import SummaryWriter
 
-        self.writer_ = SummaryWriter(log_dir=str(self.log_dir))
+        # In a data-parallel fit, rank 0 alone writes the logs.
+        self.writer_ = SummaryWriter(log_dir=str(self.log_dir)) if writes(net) else None
         self.probe_ = X[:512] if hasattr(X, "shape") else None
 
     def on_epoch_end(self, net, **kwargs):
+        if self.writer_ is None:
+            return
         epoch = net.history[-1, "epoch"]
         for key, value in net.history[-1].items():
             if key in ("epoch", "batches") or key.endswith("_batch_count"):
@@ -324,7 +327,8 @@ class TensorBoard(Callback):
         self.writer_.flush()
 
     def on_train_end(self, net, **kwargs):
-        self.writer_.close()
+        if self.writer_ is not None:
+            self.writer_.close()
         del self.writer_
         self.probe_ = None
 

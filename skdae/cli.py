@@ -270,6 +270,14 @@ ESTIMATOR_OPTIONS = {
             "or AMX, recent GPUs; float16: GPUs)",
         ),
     ),
+    "--data-placement": (
+        "data_placement",
+        dict(
+            choices=["auto", "device", "stream"],
+            help="X on the device once, or streamed a batch at a time from host memory "
+            "(auto: stream on a GPU when X would take over half its free memory)",
+        ),
+    ),
     "--no-monitor": (
         "monitor",
         dict(
@@ -285,7 +293,9 @@ ESTIMATOR_OPTIONS = {
 }
 # Set by train itself (verbose from -v, callbacks and tensorboard_dir from
 # --images and --no-tensorboard) or meaningless for a fresh estimator.
-NOT_OPTIONS = {"verbose", "callbacks", "tensorboard_dir", "warm_start"}
+# distributed: the command starts no process group (a data-parallel fit is a
+# script's, under torchrun; see the guide's "Scaling out").
+NOT_OPTIONS = {"verbose", "callbacks", "tensorboard_dir", "warm_start", "distributed"}
 
 
 def _given(args, options):

@@ -98,7 +98,7 @@ def main(scenario, out):
     rank = dist.get_rank() if world > 1 else 0
     X = data()
     try:
-        if scenario == "fit":  # also: the same fit with dropout, sparse X, early stopping
+        if scenario == "fit":  # also: early stopping, dropout + swap noise, batch norm
             model = estimator().fit(X)
             extra = {}
             if rank == 0:
@@ -107,12 +107,22 @@ def main(scenario, out):
             extra["early_n_iter"] = np.array(stopped.n_iter_)
             extra["early_valid"] = np.array(stopped.history_[:, "valid_loss"])
             dropped = estimator(dropout=0.2, noise_type="swap", noise_factor=0.3).fit(X)
+            for k, v in weights(dropped).items():
+                extra["dropout_" + k] = v
+            normed = estimator(batch_norm=True, early_stopping=True).fit(X)
+            for k, v in weights(normed).items():  # running statistics included
+                extra["bn_" + k] = v
+            chunks = estimator()  # partial_fit chunks, then a warm start
+            for part in np.array_split(X, 3):
+                chunks.partial_fit(part)
+            chunks.set_params(warm_start=True, max_epochs=2).fit(X)
+            for k, v in weights(chunks).items():
+                extra["chunks_" + k] = v
+            extra["off_code"] = estimator(distributed="off").fit(X).transform(X)
             extra["group_here"] = np.array(process_group("auto") is not None)
             extra["group_off"] = np.array(process_group("off") is not None)
             extra["group_in_thread"] = np.array(in_thread())
             extra["group_in_fork"] = np.array(in_fork())
-            for k, v in weights(dropped).items():
-                extra["dropout_" + k] = v
             save(
                 out,
                 rank,
@@ -123,13 +133,15 @@ def main(scenario, out):
             )
         elif scenario == "other_data":
             estimator().fit(data(seed=rank))
+        elif scenario == "other_params":  # a max_epochs of its own would leave one waiting
+            estimator(max_epochs=4 + rank).fit(X)
         elif scenario == "diverge":
             estimator(callbacks=[OnBatch(1, 1, 3, poison)]).fit(X)
         elif scenario == "die":
             estimator(callbacks=[OnBatch(1, 2, 2, lambda net: os._exit(3))]).fit(X)
         elif scenario in ("crash", "resume", "whole"):
             params = dict(max_epochs=6, checkpoint_dir=str(out.parent / "ckpt"))
-            if scenario == "crash":  # every rank dies after epoch 3 was checkpointed
+            if scenario == "crash":  # every rank dies in epoch 3 (epochs 1-2 checkpointed)
                 params["callbacks"] = [OnBatch(rank, 3, 1, lambda net: os._exit(0))]
             if scenario == "whole":
                 params.pop("checkpoint_dir")

@@ -103,6 +103,12 @@ def test_two_ranks_train_the_model_one_process_trains(tmp_path):
     for key in (k for k in rank0 if k.startswith("w_")):
         np.testing.assert_allclose(rank0[key], alone[key], atol=1e-4, err_msg=key)
     np.testing.assert_allclose(rank0["code"], alone["code"], atol=1e-4)
+    # partial_fit chunks and a warm start too. (Batch norm is compared across
+    # ranks only, above: each rank normalises its own share of the batch.)
+    for key in (k for k in rank0 if k.startswith("chunks_")):
+        np.testing.assert_allclose(rank0[key], alone[key], atol=1e-4, err_msg=key)
+    # distributed="off" inside the group: each rank trains alone, as one process does.
+    np.testing.assert_array_equal(rank0["off_code"], alone["off_code"])
     assert rank0["early_n_iter"] == alone["early_n_iter"]
     np.testing.assert_allclose(rank0["early_valid"], alone["early_valid"], rtol=1e-4)
     # Rank 0's file loads here, without any process group.
@@ -118,6 +124,15 @@ def test_ranks_given_different_data_are_refused(tmp_path):
         message = error(tmp_path, rank)
         assert message.startswith("DistributedTrainingError"), message
         assert "the ranks were given different X" in message
+
+
+def test_ranks_with_different_parameters_are_refused(tmp_path):
+    _, codes = launch("other_params", tmp_path)
+    assert codes == [0, 0]
+    for rank in range(2):
+        message = error(tmp_path, rank)
+        assert message.startswith("DistributedTrainingError"), message
+        assert "different parameters" in message
 
 
 def test_a_diverging_rank_stops_every_rank_with_the_same_error(tmp_path):

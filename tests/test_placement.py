@@ -44,7 +44,7 @@ def test_streamed_and_in_memory_fits_give_the_same_model_on_the_cpu(params, monk
     np.testing.assert_array_equal(in_memory.transform(X), streamed.transform(X))
 
 
-def test_a_read_only_memmap_streams_without_being_read_whole(tmp_path):
+def test_a_read_only_memmap_streams_to_the_same_model(tmp_path):
     X = np.random.default_rng(1).random((120, 8), dtype=np.float32)
     np.save(tmp_path / "X.npy", X)
     mapped = np.load(tmp_path / "X.npy", mmap_mode="r")
