@@ -10,7 +10,13 @@ Needs a CUDA GPU and MNIST (``--data-home`` or SKDAE_DATA). Checks, in order:
    the same codes within float32 rounding;
 4. ``compile=True``;
 5. mixed precision: the default model in float32, bfloat16 and float16
-   (fit time, last loss).
+   (fit time, last loss);
+6. the streamed path (``data_placement="stream"``: batches copied from pinned
+   host memory) against the in-memory one: fit times, and how far the losses
+   are apart (the same batches; the validation split aside, the same model);
+7. a data-parallel fit over nccl is not run here (one GPU): run
+   ``torchrun --nproc_per_node=2 examples/distributed_fit.py`` on a machine
+   with two.
 
     python benchmarks/gpu_check.py --data-home DIR
 """
@@ -87,6 +93,18 @@ def main(argv=None):
         fit_seconds = timed_fit(model, X)
         loss = model.loss_
         print(f"5. default model, {precision}: fit {fit_seconds:.1f} s, last loss {loss:.4f}")
+
+    # 6. streamed from pinned host memory against the data on the device
+    timings = {}
+    for placement in ("device", "stream"):
+        model = skdae.DenoisingAutoencoder(**seed_model, **fixed, data_placement=placement)
+        timings[placement] = (timed_fit(model, X), np.array(model.loss_curve_))
+    (device_s, device_loss), (stream_s, stream_loss) = timings["device"], timings["stream"]
+    print(
+        f"6. data_placement: device {device_s:.1f} s, stream {stream_s:.1f} s "
+        f"({stream_s / device_s:.2f}x), max |loss difference| "
+        f"{float(np.abs(device_loss - stream_loss).max()):.2e}"
+    )
 
 
 if __name__ == "__main__":
