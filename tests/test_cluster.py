@@ -60,3 +60,22 @@ def test_a_grid_search_on_a_local_dask_cluster_equals_the_serial_one(digits):
         parallel.cv_results_["mean_test_score"], serial.cv_results_["mean_test_score"]
     )
     assert parallel.best_params_ == serial.best_params_
+
+
+def test_a_loop_over_a_dask_arrays_blocks_trains_one_model(digits):
+    # Larger than memory, the Dask way: each block is computed (read) only when
+    # partial_fit takes it, and the model is the one the same loop over numpy
+    # chunks trains.
+    da = pytest.importorskip("dask.array")
+    X, _ = digits
+    blocks = da.from_array(X[:600], chunks=(200, X.shape[1]))
+    streamed = DenoisingAutoencoder((16, 4), batch_size=32, random_state=0)
+    for _epoch in range(2):
+        for block in blocks.blocks:
+            streamed.partial_fit(block.compute())
+    in_memory = DenoisingAutoencoder((16, 4), batch_size=32, random_state=0)
+    for _epoch in range(2):
+        for start in range(0, 600, 200):
+            in_memory.partial_fit(X[start : start + 200])
+    assert streamed.n_iter_ == 6
+    np.testing.assert_array_equal(streamed.transform(X), in_memory.transform(X))
