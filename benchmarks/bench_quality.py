@@ -92,6 +92,16 @@ DAE_CONFIGS = {
             code_size=W,
         ),
     ),
+    "conv_dense": (
+        "conv (32, 64) stride, gelu, dense 256, code {w}",
+        dict(
+            estimator="ConvDenoisingAutoencoder",
+            channels=(32, 64),
+            activation="gelu",
+            dense_units=(256,),
+            code_size=W,
+        ),
+    ),
     "seed_conv_code_gelu": (
         "the seed's conv net, gelu + a {w}-unit code layer",
         dict(SEED_CONV, activation="gelu", code_size=W),

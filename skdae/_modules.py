@@ -235,10 +235,10 @@ class ConvAutoencoder(AutoencoderModule):
       the image's channels and a centred crop to the image's size (28 -> 14
       -> 7 -> 4 is doubled back to 32 and cropped to 28).
 
-    With an int ``code_size`` the flattened last feature map is mapped
-    linearly to the code (and back in the decoder); with ``code_size=None``
-    the code *is* the flattened last feature map, after its activation (and
-    pooling).
+    With an int ``code_size`` the flattened last feature map is mapped to the
+    code through the fully connected ``dense_units`` layers, if any (and back in
+    the decoder, mirrored); with ``code_size=None`` the code *is* the
+    flattened last feature map, after its activation (and pooling).
 
     Parameters
     ----------
@@ -263,6 +263,10 @@ class ConvAutoencoder(AutoencoderModule):
         with ``code_size=None`` there is no code layer.
     batch_norm : bool, default=False
         Batch normalisation between each hidden layer and its activation.
+    dense_units : sequence of int, default=()
+        Widths of fully connected hidden layers (with ``activation``) between
+        the flattened last feature map and the code layer, mirrored in the
+        decoder. Needs an int ``code_size``.
     device : torch device, default=None
         As for ``MLPAutoencoder``; ``"meta"`` allocates nothing.
 
@@ -297,9 +301,11 @@ class ConvAutoencoder(AutoencoderModule):
         dropout=0.0,
         code_activation=None,
         batch_norm=False,
+        dense_units=(),
         device=None,
     ):
         super().__init__()
+        dense_units = tuple(int(u) for u in dense_units)
         if kernel_size % 2 != 1:
             raise ValueError(f"kernel_size must be odd, got {kernel_size}.")
         if downsampling not in DOWNSAMPLING:
@@ -308,6 +314,11 @@ class ConvAutoencoder(AutoencoderModule):
             raise ValueError(
                 f"code_activation={code_activation!r} needs a code layer; code_size=None has "
                 "none (the code is the last feature map)."
+            )
+        if code_size is None and dense_units:
+            raise ValueError(
+                f"dense_units={dense_units} lead to a code layer; code_size=None has none (the "
+                "code is the last feature map). Set code_size to an int, or dense_units=()."
             )
         self.activation = activation
         self.image_shape = tuple(int(s) for s in image_shape)
@@ -347,15 +358,19 @@ class ConvAutoencoder(AutoencoderModule):
         encoder.append(nn.Flatten())
         decoder = []
         if code_size is not None:
+            dense = [n_map, *dense_units]  # the fully connected widths before the code
+            for n_in, n_out in itertools.pairwise(dense):
+                linear = nn.Linear(n_in, n_out, bias=bias, device=device)
+                encoder += hidden(linear, nn.BatchNorm1d, n_out)
             code_activation = code_activation or activation
             if code_activation == "linear":
-                encoder.append(nn.Linear(n_map, code_size, device=device))
+                encoder.append(nn.Linear(dense[-1], code_size, device=device))
             else:
-                code = nn.Linear(n_map, code_size, bias=bias, device=device)
+                code = nn.Linear(dense[-1], code_size, bias=bias, device=device)
                 encoder += hidden(code, nn.BatchNorm1d, code_size, code_activation)
-            decoder += hidden(
-                nn.Linear(code_size, n_map, bias=bias, device=device), nn.BatchNorm1d, n_map
-            )
+            for n_in, n_out in itertools.pairwise([code_size, *dense[::-1]]):
+                linear = nn.Linear(n_in, n_out, bias=bias, device=device)
+                decoder += hidden(linear, nn.BatchNorm1d, n_out)
         self.encoder = nn.Sequential(*encoder)
 
         decoder.append(nn.Unflatten(1, map_shape))

@@ -179,6 +179,16 @@ ARCHITECTURE_OPTIONS = {
                 "code is the flattened last feature map itself (convolutional)",
             ),
         ),
+        "--dense-units": (
+            "dense_units",
+            dict(
+                type=int,
+                nargs="+",
+                metavar="N",
+                help="fully connected layers between the last feature map and the code, "
+                "mirrored in the decoder (convolutional)",
+            ),
+        ),
         "--kernel-size": (
             "kernel_size",
             dict(type=int, help="odd side of the kernels (convolutional)"),

@@ -164,6 +164,9 @@ def test_image_shape_that_does_not_match_the_features_is_a_clear_error(digits, c
         (dict(channels=(4, 0)), "channels must be"),
         (dict(kernel_size=2), "kernel_size must be odd"),
         (dict(code_size=None, code_activation="linear"), "code_size=None has no code layer"),
+        (dict(code_size=None, dense_units=(16,)), "code_size=None has no code layer"),
+        (dict(dense_units=(16, 0)), "dense_units must be"),
+        (dict(dense_units=(True,)), "dense_units must be"),
     ],
 )
 def test_invalid_shapes_are_rejected_before_training(digits, conv_tiny, params, message):
@@ -297,3 +300,24 @@ def test_same_random_state_gives_identical_models(digits, conv_tiny):
     a = ConvDenoisingAutoencoder(dropout=0.2, **conv_tiny).fit(X[:300])
     b = ConvDenoisingAutoencoder(dropout=0.2, **conv_tiny).fit(X[:300])
     assert np.array_equal(a.transform(X[:300]), b.transform(X[:300]))
+
+
+def test_dense_units_sit_between_the_feature_map_and_the_code_mirrored(digits, conv_tiny):
+    X, _ = digits
+    dae = ConvDenoisingAutoencoder(**{**conv_tiny, "dense_units": (24, 12)}).fit(X[:200])
+    module = dae.net_.module_
+    encoder = [
+        (m.in_features, m.out_features) for m in module.encoder if isinstance(m, torch.nn.Linear)
+    ]
+    decoder = [
+        (m.in_features, m.out_features) for m in module.decoder if isinstance(m, torch.nn.Linear)
+    ]
+    n_map = 8 * 2 * 2
+    code = conv_tiny["code_size"]
+    assert encoder == [(n_map, 24), (24, 12), (12, code)]
+    assert decoder == [(code, 12), (12, 24), (24, n_map)]
+    assert dae.transform(X[:5]).shape == (5, code)
+    # A warm start cannot change them (they are the network's shape).
+    dae.set_params(warm_start=True, dense_units=(24,))
+    with pytest.raises(ValueError, match="dense_units"):
+        dae.fit(X[:200])

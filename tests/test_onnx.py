@@ -52,8 +52,9 @@ def test_fully_connected_transform_decoder_and_reconstruction_match(X, params):
         dict(channels=(4, 8), code_size=6),
         dict(channels=(4, 4, 2), downsampling="maxpool", code_size=None, batch_norm=True),
         dict(channels=(3,), code_size=5, activation="gelu", image_shape=(4, 16)),
+        dict(channels=(4, 8), dense_units=(12,), code_size=6, activation="gelu"),
     ],
-    ids=["stride", "maxpool-bn", "gelu-rect"],
+    ids=["stride", "maxpool-bn", "gelu-rect", "dense"],
 )
 def test_convolutional_transform_and_reconstruction_match(X, params):
     from skl2onnx import to_onnx
