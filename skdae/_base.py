@@ -542,8 +542,7 @@ class BaseAutoencoder(
         # rather than leaving them waiting in a collective.
         # The parameters that shape the fit; verbose, callbacks and the TensorBoard
         # folder may differ (rank 0 alone prints and writes).
-        ignored = {"verbose", "callbacks", "tensorboard_dir"}
-        identity = params_to_json({k: v for k, v in self.get_params().items() if k not in ignored})
+        identity = self._params_json({"verbose", "callbacks", "tensorboard_dir"})
         check_same_data(X, group, device, identity)
         world = dist.get_world_size(group)
         n_train = self._n_train(X.shape[0])
@@ -801,20 +800,25 @@ class BaseAutoencoder(
 
     def _checkpoint_identity(self, n_features):
         """What a checkpoint must match to be resumed: the parameters that shape the fit."""
-        ignored = {
-            "max_epochs",
-            "verbose",
-            "callbacks",
-            "checkpoint_dir",
-            "tensorboard_dir",
-            "distributed",
-            "data_placement",
-        }
-        params = params_to_json({k: v for k, v in self.get_params().items() if k not in ignored})
+        params = self._params_json(
+            {
+                "max_epochs",
+                "verbose",
+                "callbacks",
+                "checkpoint_dir",
+                "tensorboard_dir",
+                "distributed",
+                "data_placement",
+            }
+        )
         params = {
             k: v for k, v in params.items() if isinstance(v, (int, float, str, list, type(None)))
         }
         return {"class": type(self).__name__, "n_features": int(n_features), "params": params}
+
+    def _params_json(self, ignored):
+        """``get_params()`` without the ``ignored`` names, as JSON-able values."""
+        return params_to_json({k: v for k, v in self.get_params().items() if k not in ignored})
 
     def _make_net(
         self,

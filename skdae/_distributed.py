@@ -156,14 +156,13 @@ def broadcast_state(module, group, device):
     """Copy rank 0's parameters and buffers into ``module`` on every rank."""
     source = dist.get_global_rank(group, 0)
     target = collective_device(group, device)
-    for tensor in module.state_dict().values():
-        if not tensor.is_floating_point() and tensor.dtype != torch.int64:
+    for tensor in module.state_dict().values():  # detached views of the module's tensors
+        if tensor.device == target:
+            guarded(dist.broadcast, tensor, src=source, group=group)
             continue
-        staged = tensor.detach().to(target)
+        staged = tensor.to(target)  # gloo takes CPU tensors: a GPU model goes through one
         guarded(dist.broadcast, staged, src=source, group=group)
-        if staged is not tensor:
-            with torch.no_grad():
-                tensor.copy_(staged)
+        tensor.copy_(staged)
 
 
 def share(n_rows, group):

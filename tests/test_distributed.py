@@ -117,22 +117,17 @@ def test_two_ranks_train_the_model_one_process_trains(tmp_path):
     np.testing.assert_array_equal(model.transform(X), rank0["code"])
 
 
-def test_ranks_given_different_data_are_refused(tmp_path):
-    _, codes = launch("other_data", tmp_path)
+@pytest.mark.parametrize(
+    ("scenario", "what"),
+    [("other_data", "the ranks were given different X"), ("other_params", "different parameters")],
+)
+def test_ranks_given_different_data_or_parameters_are_refused(tmp_path, scenario, what):
+    _, codes = launch(scenario, tmp_path)
     assert codes == [0, 0]
     for rank in range(2):
         message = error(tmp_path, rank)
         assert message.startswith("DistributedTrainingError"), message
-        assert "the ranks were given different X" in message
-
-
-def test_ranks_with_different_parameters_are_refused(tmp_path):
-    _, codes = launch("other_params", tmp_path)
-    assert codes == [0, 0]
-    for rank in range(2):
-        message = error(tmp_path, rank)
-        assert message.startswith("DistributedTrainingError"), message
-        assert "different parameters" in message
+        assert what in message
 
 
 def test_a_diverging_rank_stops_every_rank_with_the_same_error(tmp_path):
