@@ -120,6 +120,17 @@ DAE_CONFIGS = {
             precision="bfloat16",
         ),
     ),
+    "conv_dense_bf16": (
+        "conv (32, 64) stride, gelu, dense 256, code {w}, precision='bfloat16'",
+        dict(
+            estimator="ConvDenoisingAutoencoder",
+            channels=(32, 64),
+            activation="gelu",
+            dense_units=(256,),
+            code_size=W,
+            precision="bfloat16",
+        ),
+    ),
     "conv_pool": (
         "conv (32, 64) maxpool, code {w}",
         dict(

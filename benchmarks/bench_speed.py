@@ -16,6 +16,9 @@ skdae, skdae_compile (compile=True), skorch
 mlp (scikit-learn's MLPRegressor X->X, no noise, float32 like the data),
 mlp_f64 (the same on a float64 copy, as MLPRegressor computes in X's dtype),
 pyod (PyOD's AutoEncoder, no noise; skipped when pyod is not installed).
+
+float32 against bfloat16 on the recommended models, next to a plain loop in
+both precisions: ``benchmarks/bench_precision.py``.
 """
 
 import argparse

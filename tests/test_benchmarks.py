@@ -48,11 +48,11 @@ def test_scale_benchmark_quick_mode_measures_both_methods():
     assert "transform" in out and "score_samples" in out
 
 
-def test_precision_benchmark_quick_mode_runs_both_models():
+def test_precision_benchmark_quick_mode_runs_both_models_and_the_loop():
     out = _run("bench_precision.py", "--quick")
-    for model in ("| fc ", "| conv "):
-        assert sum(line.startswith(model) for line in out.splitlines()) >= 1, model
-    assert "float32" in out
+    lines = out.splitlines()
+    for row in ("| fc | skdae | float32 ", "| fc | loop | float32 ", "| conv_dense | skdae "):
+        assert sum(line.startswith(row) for line in lines) == 1, row
 
 
 def test_onnx_benchmark_quick_mode_compares_both_models():
