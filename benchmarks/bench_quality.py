@@ -42,6 +42,13 @@ SEED_CONV = dict(
     batch_size=256,
 )
 W = "{w}"  # the row's width
+CONV_DENSE = dict(  # the recommended image model
+    estimator="ConvDenoisingAutoencoder",
+    channels=(32, 64),
+    activation="gelu",
+    dense_units=(256,),
+    code_size=W,
+)
 
 # name -> (label, parameters of a DenoisingAutoencoder, or of the skdae estimator
 # named by "estimator"); W in a parameter (or in a tuple) is the width.
@@ -94,13 +101,7 @@ DAE_CONFIGS = {
     ),
     "conv_dense": (
         "conv (32, 64) stride, gelu, dense 256, code {w}",
-        dict(
-            estimator="ConvDenoisingAutoencoder",
-            channels=(32, 64),
-            activation="gelu",
-            dense_units=(256,),
-            code_size=W,
-        ),
+        CONV_DENSE,
     ),
     "seed_conv_code_gelu": (
         "the seed's conv net, gelu + a {w}-unit code layer",
@@ -122,14 +123,7 @@ DAE_CONFIGS = {
     ),
     "conv_dense_bf16": (
         "conv (32, 64) stride, gelu, dense 256, code {w}, precision='bfloat16'",
-        dict(
-            estimator="ConvDenoisingAutoencoder",
-            channels=(32, 64),
-            activation="gelu",
-            dense_units=(256,),
-            code_size=W,
-            precision="bfloat16",
-        ),
+        dict(CONV_DENSE, precision="bfloat16"),
     ),
     "conv_pool": (
         "conv (32, 64) maxpool, code {w}",
