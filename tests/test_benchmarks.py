@@ -49,10 +49,26 @@ def test_scale_benchmark_quick_mode_measures_both_methods():
 
 
 def test_precision_benchmark_quick_mode_runs_both_models_and_the_loop():
+    import torch
+
+    from skdae._base import bfloat16_supported
+
     out = _run("bench_precision.py", "--quick")
     lines = out.splitlines()
-    for row in ("| fc | skdae | float32 ", "| fc | loop | float32 ", "| conv_dense | skdae "):
-        assert sum(line.startswith(row) for line in lines) == 1, row
+    precisions = ["float32"] + (["bfloat16"] if bfloat16_supported(torch.device("cpu")) else [])
+    for model in ("fc", "conv_dense"):
+        for contender in ("skdae", "loop"):
+            for precision in precisions:
+                prefix = f"| {model} | {contender} | {precision} |"
+                rows = [line for line in lines if line.startswith(prefix)]
+                assert len(rows) == 1, prefix
+                cells = [cell.strip() for cell in rows[0].strip("|").split("|")]
+                fit_s, speed_up, versus_loop, probe = cells[3], cells[5], cells[6], cells[8]
+                assert float(fit_s) >= 0 and float(speed_up.rstrip("×")) > 0, rows[0]
+                if contender == "skdae":  # its time against the loop's, and its codes' probe
+                    assert float(versus_loop) > 0 and 0 < float(probe) <= 1, rows[0]
+                else:
+                    assert versus_loop == probe == "", rows[0]
 
 
 def test_onnx_benchmark_quick_mode_compares_both_models():
