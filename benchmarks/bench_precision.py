@@ -20,8 +20,9 @@ The loop is the ceiling: what bfloat16 can give this model on this machine.
 
 Each contender trains on MNIST in float32 and in ``precision="bfloat16"``,
 everything interleaved and repeated; the table shows the median fit time, the
-float32 / bfloat16 speed-up within each contender (same run), skdae's time
-against the loop's, the last epoch's training loss and, for skdae, the probe
+float32 / bfloat16 speed-up within each contender and skdae's time against the
+loop's (each the median, and the range, of the ratios within a repeat: this
+machine's speed drifts between repeats), the last epoch's training loss and, for skdae, the probe
 accuracy of the codes (StandardScaler + LogisticRegression on 10,000 training
 codes, scored on the test set).
 
@@ -211,18 +212,28 @@ def main(argv=None):
             for precision in precisions:
                 loss, dae = results[contender, precision]
                 time_s = median[contender, precision]
-                speed_up = median[contender, "float32"] / time_s
+                speed_up = paired(seconds[contender, "float32"], seconds[contender, precision])
                 versus_loop = (
-                    f"{time_s / median['loop', precision]:.2f}"
+                    paired(seconds[contender, precision], seconds["loop", precision], "")
                     if contender == "skdae" and "loop" in contenders
                     else ""
                 )
                 accuracy = f"{probe(dae, *data):.4f}" if dae is not None else ""
                 print(
                     f"| {model} | {contender} | {precision} | {time_s:.1f} | "
-                    f"{time_s / args.epochs:.2f} | {speed_up:.2f}× | {versus_loop} | "
+                    f"{time_s / args.epochs:.2f} | {speed_up} | {versus_loop} | "
                     f"{loss:.4f} | {accuracy} |"
                 )
+
+
+def paired(numerators, denominators, unit="×"):
+    """The median, and the range, of the ratios within each repeat: fits run back to
+    back share the machine's state of the moment, which drifts between repeats."""
+    ratios = sorted(a / b for a, b in zip(numerators, denominators, strict=True))
+    text = f"{statistics.median(ratios):.2f}{unit}"
+    if len(ratios) > 1:
+        text += f" ({ratios[0]:.2f}–{ratios[-1]:.2f})"
+    return text
 
 
 if __name__ == "__main__":
