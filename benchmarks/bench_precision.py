@@ -22,9 +22,9 @@ Each contender trains on MNIST in float32 and in ``precision="bfloat16"``,
 everything interleaved and repeated; the table shows the median fit time, the
 float32 / bfloat16 speed-up within each contender and skdae's time against the
 loop's (each the median, and the range, of the ratios within a repeat: this
-machine's speed drifts between repeats), the last epoch's training loss and, for skdae, the probe
-accuracy of the codes (StandardScaler + LogisticRegression on 10,000 training
-codes, scored on the test set).
+machine's speed drifts between repeats), the last epoch's training loss and,
+for skdae, the probe accuracy of the codes (StandardScaler +
+LogisticRegression on 10,000 training codes, scored on the test set).
 
     python benchmarks/bench_precision.py            # fc and conv_dense, 5 epochs, 3 repeats
     python benchmarks/bench_precision.py --models fc,fc_wide --contenders skdae,loop

@@ -23,6 +23,7 @@ Needs a CUDA GPU and MNIST (``--data-home`` or SKDAE_DATA). Checks, in order:
 """
 
 import argparse
+import functools
 import pickle
 import sys
 import tempfile
@@ -52,6 +53,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if not torch.cuda.is_available():
         raise SystemExit("gpu_check: torch sees no CUDA GPU")
+    import bench_precision
     import bench_speed
 
     import skdae
@@ -90,13 +92,12 @@ def main(argv=None):
     print(f"4. compile=True: fit {timed_fit(compiled, X):.1f} s (eager {seconds:.1f} s)")
 
     # 5. mixed precision on the recommended models
-    recommended = {
-        "fully connected default": lambda **p: skdae.DenoisingAutoencoder(**p),
-        "conv, dense 256, code 32": lambda **p: skdae.ConvDenoisingAutoencoder(
-            channels=(32, 64), dense_units=(256,), code_size=32, activation="gelu", **p
-        ),
+    recommended = {  # bench_precision's names and settings of the recommended models
+        "fully connected default": "fc",
+        "conv, dense 256, code 32": "conv_dense",
     }
-    for name, make in recommended.items():
+    for name, model_name in recommended.items():
+        make = functools.partial(bench_precision.estimator, model_name)
         timed_fit(make(max_epochs=1, n_iter_no_change=1, random_state=0), X[:4096])  # warm-up
         reference = None
         for precision in ("float32", "bfloat16", "float16"):
