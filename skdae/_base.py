@@ -33,6 +33,7 @@ from skorch.callbacks import Callback
 from torch import nn
 
 from ._distributed import (
+    agree_on_errors,
     broadcast_seed,
     broadcast_state,
     check_same_data,
@@ -43,6 +44,7 @@ from ._distributed import (
 )
 from ._docs import SHARED_ATTRIBUTES as _SHARED_ATTRIBUTES_DOC
 from ._docs import SHARED_PARAMETERS as _SHARED_PARAMETERS_DOC
+from ._fitted import FittedModel, encode_params, fingerprint, fitted_params, record_before_records
 from ._modules import ACTIVATIONS, evaluating
 from ._net import (
     MIXED_PRECISION,
@@ -53,7 +55,7 @@ from ._net import (
     validation_size,
 )
 from ._noise import NOISE_TYPES, make_corruption
-from ._persistence import params_to_json
+from ._persistence import register
 from ._persistence import save as save_model
 from ._runtime import denormals_flushed, resolve_device
 from ._state import from_plain, to_plain
@@ -84,15 +86,6 @@ def _check_bce_range(lo, hi, needs, fix):
     """The bce rule, at fit and after: data in [0, 1] (a Bernoulli likelihood per feature)."""
     if not _in_unit_interval(lo, hi):
         raise ValueError(f"{needs}, but X spans [{_number(lo)}, {_number(hi)}]; {fix}.")
-
-
-def _same_noise(corruption, noise_type, noise_factor):
-    """Whether ``corruption`` is what ``noise_type`` at ``noise_factor`` builds."""
-    if corruption is None:
-        return noise_factor == 0
-    return type(corruption) is NOISE_TYPES[noise_type] and corruption.noise_factor == float(
-        noise_factor
-    )
 
 
 def torch_seed(random_state):
@@ -226,6 +219,18 @@ def check_text_columns(X):
         )
 
 
+def _available(device):
+    """``device`` if it is here (and is one), else the CPU: where a model is rebuilt."""
+    try:
+        return resolve_device(device)
+    except (ValueError, TypeError):
+        return torch.device("cpu")
+
+
+def _loss_name(net):
+    return {criterion: name for name, criterion in _LOSSES.items()}[net.criterion]
+
+
 def positive_ints(value, name, meaning):
     """``value`` (an int or a sequence of ints) as a tuple of positive ints, or say why not."""
     ints = np.atleast_1d(np.asarray(value))
@@ -250,7 +255,10 @@ class BaseAutoencoder(
     A subclass declares its own parameters and ``_module_spec`` (the
     arguments of its module); the base does the rest. ``fit`` runs four named
     steps: ``_validate_training_data`` → ``_prepare_cold`` or ``_prepare_warm``
-    → ``_train`` → ``_set_fitted_state`` (the step ``skdae.load`` shares).
+    → ``_train`` → ``_set_fitted`` (the step ``skdae.load`` shares), which
+    keeps the trained net and its record, ``fitted_model_`` (``FittedModel``):
+    everything that reads a fitted model reads the record, never the current
+    parameters.
     """
 
     # The module this estimator trains; ``_module_spec`` gives its arguments.
@@ -290,6 +298,8 @@ class BaseAutoencoder(
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
+        if cls._module_class is not None:
+            register(cls)  # skdae.load rebuilds its files by class name
         # One text for the parameters and attributes every estimator shares.
         if cls.__doc__:
             cls.__doc__ = cls.__doc__.replace(
@@ -460,6 +470,10 @@ class BaseAutoencoder(
         self : object
             The fitted estimator.
         """
+        if hasattr(self, "fitted_model_"):
+            # scikit-learn's _fit_context validates only a first partial_fit; each call here
+            # honours the current parameters, so each checks them.
+            self._validate_params()
         return self._fit_keeping_state(X, warm=True, epochs=1, stop=False)
 
     def _fit_keeping_state(self, X, warm, epochs, stop):
@@ -485,14 +499,26 @@ class BaseAutoencoder(
 
     def _fit(self, X, warm, epochs, stop_at_convergence):
         """The steps of a fit; returns the warnings to emit once it is kept."""
-        X, value_range_ = self._validate_training_data(X, warm)
-        n_before = self.n_iter_ if warm else 0
-        device = resolve_device(self.device)
         group = process_group(self.distributed)
+        try:
+            device = resolve_device(self.device)
+            if group is not None:
+                device = rank_device(device)
+            X, value_range_ = self._validate_training_data(X, warm)
+            check_precision(self.precision, device)
+            error = None
+        except (ValueError, TypeError) as exc:
+            if group is None:
+                raise
+            error = exc
         if group is not None:
-            device = rank_device(device)
-            self._check_distributed(X, group, device)
-        check_precision(self.precision, device)
+            # Before any other collective: a rank whose input was refused would
+            # otherwise leave the others waiting for it.
+            agree_on_errors(error, group, self.device)
+        rows = fingerprint(X)
+        if group is not None:
+            self._check_distributed(X, group, device, rows)
+        n_before = self.n_iter_ if warm else 0
         # A warm start draws a stream of its own, not the first fit's again.
         seed = (torch_seed(self.random_state) + n_before) % 2**63
         if group is not None:  # one stream for every rank: the same batches and noise
@@ -501,12 +527,29 @@ class BaseAutoencoder(
         # from this generator; the validation split from a seed of its own.
         generator = torch.Generator(device=device).manual_seed(seed)
         if warm:
-            net, X_train = self._prepare_warm(X, value_range_, device, group)
+            net, X_train = self._prepare_warm(X, value_range_, device, group, rows)
         else:
-            net, X_train = self._prepare_cold(X, value_range_, device, generator, seed, group)
+            net, X_train = self._prepare_cold(X, value_range_, device, generator, seed, group, rows)
         self._train(net, X_train, generator, epochs, n_before, stop_at_convergence)
-        self._set_fitted_state(net)
+        self._set_fitted(net, self._record(net, rows))
         return self._fit_notes(net, epochs, n_before, stop_at_convergence)
+
+    def _record(self, net, rows):
+        """Step 4's record: what this fit produced (``FittedModel``)."""
+        names = getattr(self, "feature_names_in_", None)
+        return FittedModel(
+            estimator=type(self).__name__,
+            params=fitted_params(self),
+            spec=dict(net.module_.spec),
+            loss=_loss_name(net),
+            n_features_in=int(self.n_features_in_),
+            feature_names_in=None if names is None else tuple(str(n) for n in names),
+            rows=rows,
+            device=str(torch.device(net.device)),
+            split_seed=net.split_seed,
+            grad_scaler=getattr(net, "grad_scaler_state_", None),
+            history=net.history,
+        )
 
     def _validate_training_data(self, X, warm):
         """Step 1: X checked and converted, the parameters checked against it
@@ -535,15 +578,15 @@ class BaseAutoencoder(
             self._check_warm_params(X.shape[1], lo, hi)
         return X, (lo, hi)
 
-    def _check_distributed(self, X, group, device):
+    def _check_distributed(self, X, group, device, rows):
         """A data-parallel fit needs the same X on every rank, and batches that
         give every rank at least one row."""
         # First, so that a rank given other data or parameters fails with the others
         # rather than leaving them waiting in a collective.
         # The parameters that shape the fit; verbose, callbacks and the TensorBoard
         # folder may differ (rank 0 alone prints and writes).
-        identity = self._params_json({"verbose", "callbacks", "tensorboard_dir"})
-        check_same_data(X, group, device, identity)
+        identity = self._params_json({"verbose", "callbacks", "tensorboard_dir", "device"})
+        check_same_data(X, group, device, identity, rows)
         world = dist.get_world_size(group)
         n_train = self._n_train(X.shape[0])
         # Every rank needs a share of every batch (two rows each with batch norm).
@@ -561,7 +604,7 @@ class BaseAutoencoder(
                 "processes of the data-parallel fit; raise validation_fraction."
             )
 
-    def _prepare_cold(self, X, value_range_, device, generator, seed, group=None):
+    def _prepare_cold(self, X, value_range_, device, generator, seed, group=None, rows=None):
         """Step 2, a fresh start: a new module, corruption and net.
 
         The module is built on the meta device, so that no number is drawn
@@ -583,10 +626,11 @@ class BaseAutoencoder(
             batch_size=self._batch_size(self._n_train(X.shape[0])),
             resume=self.checkpoint_dir is not None,
             process_group=group,
+            rows=rows,
         )
         return net, X_train
 
-    def _prepare_warm(self, X, value_range_, device, group=None):
+    def _prepare_warm(self, X, value_range_, device, group=None, rows=None):
         """Step 2, a warm start: the fitted module, Adam's state and history in a
         net rebuilt from the current parameters.
 
@@ -595,27 +639,28 @@ class BaseAutoencoder(
         statistics are kept unless the noise itself changed (a stream of
         ``partial_fit`` chunks keeps one scale).
         """
-        old = self.net_
+        old, fitted = self.net_, self.fitted_model_
         module = old.module_
         if module.spec["dropout"] != float(self.dropout):  # both > 0 (_check_warm_params)
             module.set_dropout(float(self.dropout))
         module.to(device)
         X_train = _as_tensor(X, device, placement=choose_placement(self.data_placement, X, device))
         corruption = old.corruption
-        if not _same_noise(corruption, self.noise_type, self.noise_factor):
+        if not fitted.same_noise(self.noise_type, self.noise_factor):
             corruption = make_corruption(
-                self.noise_type, self.noise_factor, bounded=self.loss_function_ == "bce", X=X_train
+                self.noise_type, self.noise_factor, bounded=fitted.loss == "bce", X=X_train
             )
         elif corruption is not None:
             corruption.to(device)
         net = self._make_net(
             module,
-            self.loss_function_,
+            fitted.loss,
             device,
             corruption=corruption,
             split_seed=old.split_seed,  # validate on the rows held out before
             batch_size=self._batch_size(self._n_train(X.shape[0])),
             process_group=group,
+            rows=rows,
         )
         net.initialize()
         # Adam's moments carry over; its learning rate and weight decay are the
@@ -624,7 +669,7 @@ class BaseAutoencoder(
         state["state"] = old.optimizer_.state_dict()["state"]
         net.optimizer_.load_state_dict(state)
         net.history = old.history
-        net.grad_scaler_state_ = getattr(old, "grad_scaler_state_", None)
+        net.grad_scaler_state_ = fitted.grad_scaler
         return net, X_train
 
     def _check_warm_params(self, n_features, lo, hi):
@@ -634,7 +679,7 @@ class BaseAutoencoder(
         probability can, unless the fitted network has no dropout layers (it was
         trained with 0) or would lose them (0 now).
         """
-        fitted_spec = self.net_.module_.spec
+        fitted_spec = self.fitted_model_.spec
         spec = self._module_spec(n_features)
         if min(spec["dropout"], fitted_spec["dropout"]) > 0:
             spec["dropout"] = fitted_spec["dropout"]  # set on the fitted layers
@@ -703,19 +748,36 @@ class BaseAutoencoder(
         if net.corruption is not None:
             net.corruption.to("cpu")  # a CUDA tensor would tie the pickle to a GPU
 
-    def _set_fitted_state(self, net):
-        """Step 4: what a fit leaves, from its net; ``skdae.load`` ends with it too.
+    def _set_fitted(self, net, record):
+        """Step 4: keep the trained ``net`` and the ``record`` of what it is;
+        ``skdae.load`` and unpickling end with it too.
 
-        The other fitted attributes (``history_``, ``n_iter_``, the code size)
-        are read from the net and its module.
+        Every fitted attribute is read from the record (``loss_function_``,
+        ``history_``, ``best_loss_``, ...) or from the net's module (the code
+        size), never from the current parameters.
         """
         # The fitted model is the plain module (torch.compile's wrapper shares its
         # weights but neither pickles nor suits evaluation's varying batch sizes).
         net.module_ = net.module
+        net.grad_scaler_state_ = record.grad_scaler
         self.net_ = net
-        loss_names = {criterion: name for name, criterion in _LOSSES.items()}
-        self.loss_function_ = loss_names[net.criterion]
-        self.device_ = str(torch.device(net.device))
+        self.fitted_model_ = record
+        self.n_features_in_ = record.n_features_in
+        if record.feature_names_in is not None:
+            self.feature_names_in_ = np.asarray(record.feature_names_in, dtype=object)
+        else:
+            self.__dict__.pop("feature_names_in_", None)
+        self._float64_module = None  # evaluation's float64 copy of the weights, made on demand
+
+    @property
+    def loss_function_(self):
+        """The loss trained on: ``loss`` with "auto" resolved."""
+        return self.fitted_model_.loss
+
+    @property
+    def device_(self):
+        """The device the model was trained on, and evaluates on."""
+        return self.fitted_model_.device
 
     def _fit_notes(self, net, epochs, n_before, stop_at_convergence):
         """The warnings of a finished fit: ``[(message, category)]``."""
@@ -743,7 +805,8 @@ class BaseAutoencoder(
                     UserWarning,
                 )
             )
-        if stop_at_convergence and not convergence.converged(net.history):
+        stopped_early = getattr(net, "stopped_early_", False)  # by skorch's EarlyStopping
+        if stop_at_convergence and not stopped_early and not convergence.converged(net.history):
             watched = "validation loss" if self.early_stopping else "training loss"
             message = (
                 f"{type(self).__name__} ran max_epochs={epochs} epochs without converging: "
@@ -757,18 +820,18 @@ class BaseAutoencoder(
     @property
     def history_(self):
         """Per-epoch records of every fit so far (``train_loss``, ``dur``, ...)."""
-        return self.net_.history
+        return self.fitted_model_.history
 
     @property
     def n_iter_(self):
         """The number of epochs trained, all calls together."""
-        return len(self.net_.history)
+        return len(self.fitted_model_.history)
 
     # MLPRegressor's names, with its meanings, read from the history.
     @property
     def loss_curve_(self):
         """The training loss of every epoch, all calls together."""
-        return [float(epoch["train_loss"]) for epoch in self.net_.history]
+        return [float(epoch["train_loss"]) for epoch in self.fitted_model_.history]
 
     @property
     def loss_(self):
@@ -778,14 +841,15 @@ class BaseAutoencoder(
     @property
     def best_loss_(self):
         """The lowest training loss; None with ``early_stopping``."""
-        return None if self.early_stopping else min(self.loss_curve_)
+        return None if self.fitted_model_.early_stopping else min(self.loss_curve_)
 
     @property
     def validation_scores_(self):
         """With ``early_stopping``, minus the held-out rows' RMSE after each epoch."""
-        if not self.early_stopping:
+        if not self.fitted_model_.early_stopping:
             return None
-        return [-float(epoch["valid_rmse"]) for epoch in self.net_.history if "valid_rmse" in epoch]
+        history = self.fitted_model_.history
+        return [-float(epoch["valid_rmse"]) for epoch in history if "valid_rmse" in epoch]
 
     @property
     def best_validation_score_(self):
@@ -798,8 +862,9 @@ class BaseAutoencoder(
         # The code size, read by get_feature_names_out (as PCA's).
         return self.net_.module_.code_size
 
-    def _checkpoint_identity(self, n_features):
-        """What a checkpoint must match to be resumed: the parameters that shape the fit."""
+    def _checkpoint_identity(self, n_features, rows):
+        """What a checkpoint must match to be resumed: the parameters that shape the
+        fit, and the rows it trains on (their ``fingerprint``)."""
         params = self._params_json(
             {
                 "max_epochs",
@@ -811,14 +876,20 @@ class BaseAutoencoder(
                 "data_placement",
             }
         )
-        params = {
-            k: v for k, v in params.items() if isinstance(v, (int, float, str, list, type(None)))
+        return {
+            "class": type(self).__name__,
+            "n_features": int(n_features),
+            "rows": rows,
+            "params": params,
         }
-        return {"class": type(self).__name__, "n_features": int(n_features), "params": params}
 
     def _params_json(self, ignored):
-        """``get_params()`` without the ``ignored`` names, as JSON-able values."""
-        return params_to_json({k: v for k, v in self.get_params().items() if k not in ignored})
+        """``get_params()`` without the ``ignored`` names, as JSON values (a
+        ``RandomState``, whose state each fit advances, as None)."""
+        params = {k: v for k, v in self.get_params().items() if k not in ignored}
+        if isinstance(params.get("random_state"), np.random.RandomState):
+            params["random_state"] = None
+        return encode_params(params)
 
     def _make_net(
         self,
@@ -830,6 +901,7 @@ class BaseAutoencoder(
         batch_size=256,
         resume=False,
         process_group=None,
+        rows=None,
     ):
         """The skorch net that trains (and holds) ``module``."""
         world, rank_zero = 1, True
@@ -852,7 +924,7 @@ class BaseAutoencoder(
             optimizer__param_groups=[("*.bias", {"weight_decay": 0.0})],
             max_epochs=self.max_epochs,
             batch_size=batch_size,
-            callbacks=self._callbacks(module.n_features, resume, rank_zero),
+            callbacks=self._callbacks(module.n_features, resume, rank_zero, rows),
             # Batch norm cannot train on a batch of one row (on any rank).
             iterator_train__min_batch_size=(2 if self.batch_norm else 1) * world,
             iterator_valid__min_batch_size=world,
@@ -863,7 +935,7 @@ class BaseAutoencoder(
             process_group=process_group,
         )
 
-    def _callbacks(self, n_features, resume=False, rank_zero=True):
+    def _callbacks(self, n_features, resume=False, rank_zero=True, rows=None):
         """The built-in callbacks of a fit, switched by parameters, and the user's.
 
         In a data-parallel fit, the ones that write (TensorBoard, checkpoints,
@@ -873,7 +945,7 @@ class BaseAutoencoder(
         if self.checkpoint_dir is not None:
             from ._checkpoint import Checkpoint, ResumeFromCheckpoint
 
-            identity = self._checkpoint_identity(n_features)
+            identity = self._checkpoint_identity(n_features, rows)
             if resume:  # before ours: they start from the restored history
                 callbacks.append(("resume", ResumeFromCheckpoint(self.checkpoint_dir, identity)))
         callbacks.append(("lr_schedule", StaircaseDecay(self.lr_decay_steps, self.lr_decay_rate)))
@@ -935,9 +1007,8 @@ class BaseAutoencoder(
         and scalar kernels differ in the last bit, such as GELU).
         """
         module = self.net_.module_
-        dtype = torch.float64 if X.dtype == np.float64 else torch.float32
-        if dtype != next(module.parameters()).dtype:
-            module = copy.deepcopy(module).to(dtype)
+        if X.dtype == np.float64 and next(module.parameters()).dtype != torch.float64:
+            module = self._float64_copy(module)
         device = torch.device(self.device_)
         out = np.empty((X.shape[0], n_outputs), dtype=X.dtype)
         with evaluating(module), torch.inference_mode(), denormals_flushed(device):
@@ -950,6 +1021,19 @@ class BaseAutoencoder(
                 result = step(module, batch)
                 out[start:stop] = result.reshape(len(batch), -1).cpu().numpy()
         return out
+
+    def _float64_copy(self, module):
+        """A float64 copy of ``module``, made once and kept until its weights change.
+
+        The key is the version counters of the weights and buffers: every
+        in-place change (a fit, ``load_state_dict``) bumps them.
+        """
+        key = tuple(t._version for t in module.state_dict(keep_vars=True).values())
+        cached = getattr(self, "_float64_module", None)
+        if cached is None or cached[0] != key or cached[1] is not module:
+            cached = (key, module, copy.deepcopy(module).to(torch.float64))
+            self._float64_module = cached
+        return cached[2]
 
     def _output_activation(self, logits):
         return self.net_.reconstruction(logits)
@@ -1127,12 +1211,15 @@ class BaseAutoencoder(
         return save_model(self, path)
 
     def __getstate__(self):
-        # The fitted net as plain data (numpy weights, lists, dicts): pickles and
-        # skops files that do not depend on torch's or skorch's pickle formats.
+        # The fitted net and its record as plain data (numpy weights, lists, dicts):
+        # pickles and skops files that do not depend on torch's or skorch's pickle
+        # formats.
         state = dict(super().__getstate__())  # a copy: the estimator keeps its net
+        state.pop("_float64_module", None)  # a cache, made again on demand
         net = state.pop("net_", None)
+        record = state.pop("fitted_model_", None)
         if net is not None:
-            state["_fitted_model"] = to_plain(net)
+            state["_fitted_model"] = to_plain(net, record)
             if "feature_names_in_" in state:
                 state["feature_names_in_"] = [str(n) for n in state["feature_names_in_"]]
         return state
@@ -1140,38 +1227,36 @@ class BaseAutoencoder(
     def __setstate__(self, state):
         state = dict(state)
         fitted_model = state.pop("_fitted_model", None)
-        # A model trained on a GPU, unpickled where there is none: evaluate on
-        # the CPU.
-        device = state.get("device_")
+        net = state.pop("net_", None)  # pickled whole, before the plain state
+        # Parameters added since (pickles of earlier versions): their defaults.
+        state.setdefault("distributed", "auto")
+        state.setdefault("data_placement", "auto")
+        state.setdefault("precision", "float32")
+        # Fitted attributes that the record holds now.
+        loss = state.pop("loss_function_", None) or state.pop("loss_", None)
+        device = state.pop("device_", None)
+        if isinstance(state.get("feature_names_in_"), list):
+            state["feature_names_in_"] = np.asarray(state["feature_names_in_"], dtype=object)
+        super().__setstate__(state)
+        if fitted_model is None and net is None:
+            return
         if isinstance(device, str) and device.startswith("cuda") and not torch.cuda.is_available():
+            # A model trained on a GPU, unpickled where there is none: evaluate on the CPU.
             warnings.warn(
                 f"this model was trained on {device}; torch sees no GPU here, so it is "
                 "loaded and evaluated on the CPU.",
                 UserWarning,
                 stacklevel=2,
             )
-            state["device_"] = "cpu"
-        # Parameters added since (pickles of earlier versions): their defaults.
-        state.setdefault("distributed", "auto")
-        state.setdefault("data_placement", "auto")
-        if "net_" in state and isinstance(state.get("loss_"), str):
-            state["loss_function_"] = state.pop("loss_")  # pickled before the rename
-        if isinstance(state.get("feature_names_in_"), list):
-            state["feature_names_in_"] = np.asarray(state["feature_names_in_"], dtype=object)
-        state.setdefault("precision", "float32")  # pickled before the parameter existed
-        super().__setstate__(state)
         if fitted_model is not None:
-            # Where it was trained if that device is here (and is one); else the CPU.
-            try:
-                device = resolve_device(self.device_)
-            except (ValueError, TypeError):
-                device = torch.device("cpu")
-            self._set_fitted_state(from_plain(self, fitted_model, device))
-            return
-        module = self.net_.module_ if "net_" in state else None
-        if module is not None and not hasattr(module, "spec"):
-            # Pickled (whole net) before modules knew their spec: the parameters it was built from.
-            module.spec = self._module_spec(self.n_features_in_)
+            net, record = from_plain(self, fitted_model, _available(device or "cpu"))
+        else:  # a whole net, pickled by an early version: its record from what it holds
+            if not hasattr(net.module_, "spec"):
+                net.module_.spec = self._module_spec(self.n_features_in_)
+            record = record_before_records(
+                self, net, loss or _loss_name(net), str(_available(device or net.device))
+            )
+        self._set_fitted(net, record)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -4,8 +4,10 @@
 the weights, Adam's state, the fit's random generator and the history, in the
 same safe formats as ``save`` (safetensors and JSON). With early stopping,
 ``checkpoint_dir/best`` holds the best epoch's. A fit with the same
-``checkpoint_dir``, parameters and number of features resumes from ``last``,
-so a crash costs at most the epoch that was running.
+``checkpoint_dir``, parameters and rows (X's content fingerprint) resumes from
+``last``, so a crash costs at most the epoch that was running; any other fit
+starts afresh and replaces it. skdae writes nothing else there, and replaces
+``last`` and ``best`` only when they are checkpoints it wrote.
 """
 
 import json
@@ -15,9 +17,21 @@ from pathlib import Path
 import torch
 from skorch.callbacks import Callback
 
-from ._persistence import cpu_tensors, folder_replaced_atomically, history_records
+from ._persistence import (
+    _is_ours,
+    check_replaceable,
+    cpu_tensors,
+    folder_replaced_atomically,
+    history_records,
+)
 
 STATE_FILE, TENSORS_FILE = "checkpoint.json", "tensors.safetensors"
+FORMAT = "skdae-checkpoint"
+
+
+def is_checkpoint_folder(path):
+    """Whether ``path`` is a checkpoint folder skdae wrote, holding nothing else."""
+    return _is_ours(Path(path), {STATE_FILE, TENSORS_FILE}, STATE_FILE, FORMAT)
 
 
 def _write(folder, net, identity):
@@ -31,18 +45,21 @@ def _write(folder, net, identity):
     if net.generator is not None:
         tensors["generator"] = net.generator.get_state()
     document = {
+        "format": FORMAT,
         "identity": identity,
         "param_groups": optimizer["param_groups"],
         "history": history_records(net.history),
         "split_seed": net.split_seed,
+        "grad_scaler": None if net.grad_scaler_ is None else net.grad_scaler_.state_dict(),
     }
-    with folder_replaced_atomically(folder) as staging:
+    with folder_replaced_atomically(folder, is_checkpoint_folder, "a checkpoint") as staging:
         save_file(tensors, str(staging / TENSORS_FILE))
         (staging / STATE_FILE).write_text(json.dumps(document))
 
 
 class ResumeFromCheckpoint(Callback):
-    """At the start of a fit, load ``directory/last`` if it belongs to this fit.
+    """At the start of a fit, load ``directory/last`` if it belongs to this fit
+    (the same parameters and rows).
 
     Placed before skdae's other callbacks, so that they (the learning-rate
     schedule, the convergence test) start from the restored history.
@@ -62,6 +79,11 @@ class Checkpoint(Callback):
     def __init__(self, directory, identity):
         self.directory = directory
         self.identity = identity
+
+    def on_train_begin(self, net, **kwargs):
+        # Refused before the first epoch, not after it: a folder of the user's in the way.
+        for name in ("last", "best"):
+            check_replaceable(Path(self.directory) / name, is_checkpoint_folder, "a checkpoint")
 
     def on_epoch_end(self, net, **kwargs):
         directory = Path(self.directory)
@@ -99,7 +121,13 @@ def resume(directory, net, identity):
         return 0
     document = json.loads((folder / STATE_FILE).read_text())
     if document.get("identity") != identity:
-        return 0  # another model's checkpoint: start afresh (and overwrite it)
+        # Another fit's checkpoint (other rows or parameters): start afresh, and replace it.
+        if net.verbose:
+            print(
+                f"{folder} is the checkpoint of another fit (other rows or parameters): "
+                "this fit starts afresh and replaces it."
+            )
+        return 0
     tensors = _load_module(folder, net)
     state = {}
     for key, value in tensors.items():
@@ -110,6 +138,8 @@ def resume(directory, net, identity):
     if "generator" in tensors and net.generator is not None:
         net.generator.set_state(tensors["generator"])
     net.history = History(document["history"])
+    if document.get("grad_scaler") and net.grad_scaler_ is not None:  # float16's loss scale
+        net.grad_scaler_.load_state_dict(document["grad_scaler"])
     # The rows held out before the crash, whatever random_state drew this time.
     net.split_seed = document.get("split_seed", net.split_seed)
     return len(net.history)

@@ -13,10 +13,10 @@ import json
 import os
 import threading
 
-import numpy as np
-import scipy.sparse as sp
 import torch
 import torch.distributed as dist
+
+from ._fitted import fingerprint
 
 __all__ = ["DistributedTrainingError", "process_group"]
 
@@ -105,18 +105,49 @@ def broadcast_seed(seed, group, device):
     return int(tensor.item())
 
 
-def data_fingerprint(X, identity=None):
-    """``[rows, columns, sum, parameters]`` of X and of the fit's parameters
-    (a hash of ``identity``, JSON-able): what every rank must agree on."""
-    values = X.data if sp.issparse(X) else X
-    total = float(np.sum(values, dtype=np.float64))
+def _52_bits(digest):
+    """52 bits of a digest: exact in a float64, which every backend reduces."""
+    return float(int.from_bytes(digest[:8], "big") >> 12)
+
+
+def data_fingerprint(X, identity=None, rows=None):
+    """``[rows, columns, content, parameters]`` of X and of the fit's parameters
+    (a hash of ``identity``, JSON-able): what every rank must agree on.
+
+    ``rows`` is X's content hash (``skdae._fitted.fingerprint``), computed when None.
+    """
+    if rows is None:
+        rows = fingerprint(X)
     text = json.dumps(identity, sort_keys=True, default=str).encode()
-    # 52 bits of a digest: exact in a float64.
-    params = float(int.from_bytes(hashlib.sha256(text).digest()[:8], "big") >> 12)
-    return [float(X.shape[0]), float(X.shape[1]), total, params]
+    params = _52_bits(hashlib.sha256(text).digest())
+    return [float(X.shape[0]), float(X.shape[1]), _52_bits(bytes.fromhex(rows)), params]
 
 
-def check_same_data(X, group, device, identity=None):
+def agree_on_errors(error, group, device):
+    """Every rank learns whether any rank's input was refused, before any other
+    collective: one refusing rank must not leave the others waiting for it.
+
+    Raises ``error`` on the rank that has it and ``DistributedTrainingError`` on
+    the others; returns when no rank has one. ``device`` is the ``device``
+    parameter (it may be the thing that was refused).
+    """
+    if dist.get_backend(group) == "nccl":
+        where = rank_device("cuda")
+    else:
+        where = torch.device("cpu")
+    flag = torch.tensor([0 if error is None else 1], dtype=torch.int64, device=where)
+    guarded(dist.all_reduce, flag, op=dist.ReduceOp.SUM, group=group)
+    if error is not None:
+        raise error
+    if int(flag.item()):
+        raise DistributedTrainingError(
+            f"rank {dist.get_rank(group)}: {int(flag.item())} other process(es) of the "
+            f"data-parallel fit refused their input or parameters (device={device!r} here); "
+            "their errors say why. Every rank stops without training."
+        )
+
+
+def check_same_data(X, group, device, identity=None, rows=None):
     """Refuse a data-parallel fit whose ranks were given different data or
     parameters (``identity``).
 
@@ -126,7 +157,7 @@ def check_same_data(X, group, device, identity=None):
     others waiting.
     """
     fingerprint = torch.tensor(
-        data_fingerprint(X, identity),
+        data_fingerprint(X, identity, rows),
         dtype=torch.float64,
         device=collective_device(group, device),
     )
@@ -135,12 +166,12 @@ def check_same_data(X, group, device, identity=None):
     guarded(dist.all_reduce, high, op=dist.ReduceOp.MAX, group=group)
     world = dist.get_world_size(group)
     if not torch.equal(low[:3], high[:3]):
-        rows = (int(low[0]), int(high[0]))
+        n_rows = (int(low[0]), int(high[0]))
         columns = (int(low[1]), int(high[1]))
         raise DistributedTrainingError(
             f"data-parallel fit over {world} processes: the ranks were given different X "
-            f"(rows {rows[0]}..{rows[1]}, columns {columns[0]}..{columns[1]}, sums "
-            f"{float(low[2]):.6g}..{float(high[2]):.6g}). Every rank must pass the same X: "
+            f"(rows {n_rows[0]}..{n_rows[1]}, columns {columns[0]}..{columns[1]}, or other "
+            "values or order). Every rank must pass the same X: "
             "each trains on its share of every batch drawn from it. To train alone in one "
             "process, pass distributed='off'."
         )

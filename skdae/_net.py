@@ -25,7 +25,7 @@ import numpy as np
 import torch
 import torch.distributed as dist
 from skorch import NeuralNet
-from skorch.callbacks import Callback, EpochTimer, PrintLog
+from skorch.callbacks import Callback, EarlyStopping, EpochTimer, PrintLog
 from skorch.exceptions import DeviceWarning
 
 from ._distributed import collective_device, guarded, share
@@ -201,6 +201,31 @@ class KeepLastEpoch(Callback):
         while len(net.history) > epochs:
             net.history.pop()  # the unfinished epoch
         net.interrupted_ = len(net.history)
+
+
+class BestLoss(Callback):
+    """Record ``train_loss_best`` and ``valid_loss_best`` after each epoch, as
+    skorch's own nets do (its ``PassthroughScoring``): True when the epoch's loss
+    is below every earlier one of the history. skorch's callbacks read them
+    (``Checkpoint(monitor="train_loss_best")``, the default ``valid_loss_best``),
+    and ``PrintLog`` highlights the best epochs.
+    """
+
+    def on_epoch_end(self, net, **kwargs):
+        history = net.history
+        for key in ("train_loss", "valid_loss"):
+            if key not in history[-1]:
+                continue
+            earlier = [epoch[key] for epoch in history[:-1] if key in epoch]
+            history.record(f"{key}_best", bool(history[-1][key] < min(earlier, default=math.inf)))
+
+
+def _raised_by_early_stopping(exception):
+    """Whether ``exception`` was raised by a ``skorch.callbacks.EarlyStopping``."""
+    traceback = exception.__traceback__
+    while traceback.tb_next is not None:
+        traceback = traceback.tb_next
+    return isinstance(traceback.tb_frame.f_locals.get("self"), EarlyStopping)
 
 
 def validation_size(n_samples, validation_fraction):
@@ -439,6 +464,7 @@ class DenoisingNet(NeuralNet):
         return [
             ("keep_last_epoch", KeepLastEpoch()),
             ("epoch_timer", EpochTimer()),
+            ("best_loss", BestLoss()),
             ("print_log", PrintLog(keys_ignored=["zero_fraction"])),
         ]
 
@@ -474,6 +500,7 @@ class DenoisingNet(NeuralNet):
             # a wrapper of module_ for this call only.
             object.__setattr__(self, "ddp_", ddp)
         self.stop_requested_ = False  # set by a callback to end the fit
+        self.stopped_early_ = False  # skorch's EarlyStopping ended it
         self.ctrl_c_ = False  # the loop ended by KeyboardInterrupt
         self.interrupted_ = None  # set by KeepLastEpoch on Ctrl-C
 
@@ -497,7 +524,15 @@ class DenoisingNet(NeuralNet):
             super().__setstate__(state)
 
     def notify(self, method_name, **cb_kwargs):
-        super().notify(method_name, **cb_kwargs)
+        try:
+            super().notify(method_name, **cb_kwargs)
+        except KeyboardInterrupt as interrupt:
+            # skorch's EarlyStopping ends a fit by raising KeyboardInterrupt: a stop
+            # the user asked for, not a Ctrl-C.
+            if method_name == "on_epoch_end" and _raised_by_early_stopping(interrupt):
+                self.stopped_early_ = True
+                raise StopTraining from None
+            raise
         # A callback asks for the end of the fit (convergence); it ends once every
         # callback, the log line and the checkpoint included, has seen the epoch.
         if method_name == "on_epoch_end" and self.stop_requested_:

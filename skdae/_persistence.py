@@ -1,8 +1,11 @@
 """Safe model files: JSON for the description, safetensors for the weights.
 
-``estimator.save(path)`` writes a folder with ``model.json`` (class, parameters,
-fitted attributes, history, versions, format version, SHA-256 of the weights)
-and ``weights.safetensors``. ``skdae.load(path)`` rebuilds the estimator from
+``estimator.save(path)`` writes a folder with ``model.json`` (class, the current
+parameters, the fitted record -- the parameters it was trained with, the
+network's spec, fitted attributes --, history, versions, format version, SHA-256
+of the weights) and ``weights.safetensors``. It replaces an earlier model
+folder atomically, and refuses any other non-empty folder: nothing it did not
+write is ever deleted. ``skdae.load(path)`` rebuilds the estimator from
 them without unpickling anything: neither format can carry code, so a model
 file from someone else cannot run anything on load. Files that are truncated,
 tampered with, from a newer format, or that carry unknown keys are refused.
@@ -10,6 +13,7 @@ tampered with, from a newer format, or that carry unknown keys are refused.
 
 import hashlib
 import json
+import math
 import os
 import shutil
 import tempfile
@@ -19,8 +23,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ._fitted import MACHINE_PARAMS, FittedModel, decode_params, encode_params, fitted_params
+
 # 2: code_activation replaced linear_code; validation_split_seed among the fitted keys.
-FORMAT_VERSION = 2
+# 3: the fitted record (the parameters trained with, the spec, the rows' fingerprint,
+#    float16's loss scale) apart from the current parameters, which keep their types.
+FORMAT_VERSION = 3
 MODEL_FILE, WEIGHTS_FILE = "model.json", "weights.safetensors"
 _KEYS = {
     "format",
@@ -42,33 +50,99 @@ _FITTED_KEYS = {
     "n_iter_",
     "n_features_out",
     "validation_split_seed",
+    "params",
+    "spec",
+    "rows",
+    "grad_scaler",
 }
+# float16's loss scaler state (torch.amp.GradScaler.state_dict).
+_GRAD_SCALER_KEYS = {
+    "scale",
+    "growth_factor",
+    "backoff_factor",
+    "growth_interval",
+    "_growth_tracker",
+}
+# The longest text an epoch's record may hold.
+_MAX_TEXT = 1000
 # The corruption's data-derived tensors are stored beside the weights under this
 # prefix; format 1 files knew only the Gaussian scale, under the same name.
 _NOISE_PREFIX = "__skdae__.noise_"
 
 
+def is_model_folder(path):
+    """Whether ``path`` is a folder ``save`` wrote, holding nothing else."""
+    return _is_ours(Path(path), {MODEL_FILE, WEIGHTS_FILE}, MODEL_FILE, "skdae-model")
+
+
+def _is_ours(folder, names, marker, format_name):
+    """Whether ``folder`` holds only ``names`` and its ``marker`` JSON says ``format_name``."""
+    try:
+        entries = {entry.name for entry in folder.iterdir()}
+        document = json.loads((folder / marker).read_text())
+    except (OSError, ValueError, RecursionError):
+        return False
+    return (
+        entries <= names
+        and all((folder / name).is_file() and not (folder / name).is_symlink() for name in entries)
+        and isinstance(document, dict)
+        and document.get("format") == format_name
+    )
+
+
+def check_replaceable(path, is_ours, what):
+    """Refuse, before anything is written, to replace ``path`` unless it is absent, an
+    empty folder, or a folder ``is_ours`` recognises (``what`` names such a folder)."""
+    path = Path(path)
+    if path.is_symlink() or (path.exists() and not path.is_dir()):
+        raise FileExistsError(
+            f"{path} exists and is not a folder; skdae writes {what} as a folder there and "
+            "deletes nothing it did not write. Pass another path."
+        )
+    if not path.exists() or not any(path.iterdir()) or is_ours(path):
+        return
+    held = sorted(entry.name for entry in path.iterdir())
+    listed = ", ".join(held[:5]) + (", ..." if len(held) > 5 else "")
+    raise FileExistsError(
+        f"{path} is a folder that holds files skdae did not write ({listed}); skdae replaces "
+        f"only {what} there and deletes nothing it did not write. Pass a new path (or move "
+        "those files away)."
+    )
+
+
 @contextmanager
-def folder_replaced_atomically(path):
+def folder_replaced_atomically(path, is_ours, what):
     """Yield a staging folder beside ``path`` that replaces ``path`` on success.
 
-    An interrupted write never leaves half a folder where a whole one was:
-    the old folder is swapped out by a rename only once the new one is complete.
+    ``path`` must be absent, an empty folder, or one ``is_ours`` recognises
+    (else ``FileExistsError``, before anything is written). An interrupted
+    write never leaves half a folder where a whole one was: the old folder is
+    swapped out by a rename only once the new one is complete, under a name of
+    its own (no other folder beside it is touched).
     """
     path = Path(path)
+    check_replaceable(path, is_ours, what)
     path.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
+    staging = Path(tempfile.mkdtemp(prefix=f".{path.name}.new.", dir=path.parent))
     staging.chmod(0o755)  # mkdtemp makes it private; a model folder is an ordinary one
+    old = None
     try:
         yield staging
-        old = path.with_name(f".{path.name}.old")
-        shutil.rmtree(old, ignore_errors=True)
+        check_replaceable(path, is_ours, what)  # what another process may have put there
         if path.exists():
-            os.replace(path, old)
-        os.replace(staging, path)
-        shutil.rmtree(old, ignore_errors=True)
+            old = Path(tempfile.mkdtemp(prefix=f".{path.name}.old.", dir=path.parent))
+            os.replace(path, old)  # onto the empty folder just made: atomic
+        try:
+            os.replace(staging, path)
+        except BaseException:
+            if old is not None:  # put the earlier folder back
+                os.replace(old, path)
+                old = None
+            raise
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)  # ours: checked above
 
 
 class ModelFileError(ValueError):
@@ -95,14 +169,16 @@ class ModelFileError(ValueError):
     """
 
 
-def _estimator_classes():
-    from ._conv import ConvDenoisingAutoencoder
-    from ._estimator import DenoisingAutoencoder
+# The estimators ``load`` rebuilds, by class name: each registers itself when its
+# class is defined (``BaseAutoencoder.__init_subclass__``), so that this module
+# never imports them.
+ESTIMATORS = {}
 
-    return {
-        "DenoisingAutoencoder": DenoisingAutoencoder,
-        "ConvDenoisingAutoencoder": ConvDenoisingAutoencoder,
-    }
+
+def register(cls):
+    """Make ``load`` rebuild files of ``cls`` (the first class of a name keeps it)."""
+    ESTIMATORS.setdefault(cls.__name__, cls)
+    return cls
 
 
 def _checksum(document):
@@ -121,60 +197,46 @@ def cpu_tensors(state_dict, prefix=""):
     return {prefix + k: v.detach().cpu().contiguous() for k, v in state_dict.items()}
 
 
-def params_to_json(params):
-    """Estimator parameters as JSON values: tuples and arrays as lists, a
-    RandomState (no JSON form) as None."""
-    out = {}
-    for key, value in params.items():
-        if isinstance(value, np.ndarray):
-            value = value.tolist()
-        elif isinstance(value, tuple):
-            value = list(value)
-        elif key == "random_state" and not isinstance(value, (int, type(None))):
-            value = None
-        out[key] = value
-    return out
-
-
 def save(estimator, path):
-    """Write a fitted estimator to the folder ``path`` (created or replaced).
+    """Write a fitted estimator to the folder ``path``: new, empty, or an earlier model.
 
-    The folder is written next to its final place and renamed into it, so that
-    an interrupted save never leaves half a model where a model was.
+    The current parameters and the fitted record are written apart, so that the
+    loaded estimator is the saved one: it transforms as the fitted model did and
+    ``get_params()`` gives what it gave (but for ``MACHINE_PARAMS``). The folder
+    is written next to its final place and renamed into it, so that an
+    interrupted save never leaves half a model where a model was; a folder
+    holding anything else is refused before anything is written.
     """
     from sklearn.utils.validation import check_is_fitted
 
     from . import __version__
 
     check_is_fitted(estimator)
-    classes = _estimator_classes()
     name = type(estimator).__name__
-    if name not in classes:
+    if ESTIMATORS.get(name) is not type(estimator):
         raise TypeError(f"save writes skdae's estimators, not {name}.")
-    params = estimator.get_params()
-    from ._base import _same_noise
-
-    if not _same_noise(estimator.net_.corruption, params["noise_type"], params["noise_factor"]):
-        raise ValueError(
-            "save writes the parameters with the fitted model, but noise_type/noise_factor "
-            "changed since the fit; set them back (or fit again) before saving."
-        )
+    params = estimator.get_params(deep=False)
     if params.get("callbacks"):
         raise ValueError(
             "save cannot write callbacks (they are code); set_params(callbacks=None) first."
         )
-    params = params_to_json({k: v for k, v in params.items() if k != "callbacks"})
+    check_replaceable(path, is_model_folder, "a skdae model folder")
+    record = estimator.fitted_model_
     fitted = {
-        "n_features_in_": int(estimator.n_features_in_),
-        "loss_": estimator.loss_function_,  # the key keeps its format-2 name
-        "device_": estimator.device_,
-        "n_iter_": int(estimator.n_iter_),
+        "n_features_in_": record.n_features_in,
+        "loss_": record.loss,  # the key keeps its format-2 name
+        "device_": record.device,
+        "n_iter_": len(record.history),
         "n_features_out": int(estimator._n_features_out),  # for readers of format 2
+        "params": encode_params(_without_machine_params(record.params)),
+        "spec": encode_params(record.spec),
+        "rows": record.rows,
+        "grad_scaler": record.grad_scaler,
     }
-    if hasattr(estimator, "feature_names_in_"):
-        fitted["feature_names_in_"] = [str(n) for n in estimator.feature_names_in_]
-    if estimator.net_.split_seed is not None:  # a warm start validates on the same rows
-        fitted["validation_split_seed"] = int(estimator.net_.split_seed)
+    if record.feature_names_in is not None:
+        fitted["feature_names_in_"] = list(record.feature_names_in)
+    if record.split_seed is not None:  # a warm start validates on the same rows
+        fitted["validation_split_seed"] = int(record.split_seed)
 
     from safetensors.torch import save as save_tensors
 
@@ -189,17 +251,21 @@ def save(estimator, path):
         "skdae_version": __version__,
         "torch_version": torch.__version__,
         "class": name,
-        "params": params,
+        "params": encode_params(_without_machine_params(params)),
         "fitted": fitted,
-        "history": history_records(estimator.history_),
+        "history": history_records(record.history),
         "weights_sha256": hashlib.sha256(weights).hexdigest(),
     }
     document["checksum"] = _checksum(document)
 
-    with folder_replaced_atomically(path) as staging:
+    with folder_replaced_atomically(path, is_model_folder, "a skdae model folder") as staging:
         (staging / WEIGHTS_FILE).write_bytes(weights)
         (staging / MODEL_FILE).write_text(json.dumps(document, indent=1, allow_nan=True) + "\n")
     return Path(path)
+
+
+def _without_machine_params(params):
+    return {k: v for k, v in params.items() if k not in MACHINE_PARAMS}
 
 
 def load(path, device=None):
@@ -280,12 +346,17 @@ def load(path, device=None):
             f"{weights_file} does not match its description (SHA-256 mismatch): truncated or "
             "tampered with."
         )
-    classes = _estimator_classes()
-    if not isinstance(document["class"], str) or document["class"] not in classes:
+    cls = ESTIMATORS.get(document["class"]) if isinstance(document["class"], str) else None
+    if cls is None:
         raise ModelFileError(f"{model_file} describes an unknown estimator {document['class']!r}.")
-    estimator = classes[document["class"]]()
     fitted = _checked_fitted(document, model_file)
-    _set_checked_params(estimator, document, model_file, fitted["n_features_in_"])
+    n_features = fitted["n_features_in_"]
+    version = document["format_version"]
+    estimator = _checked_estimator(cls, document["params"], version, model_file, n_features)
+    # What the model was trained with: apart from the current parameters since format 3.
+    trained = estimator
+    if version >= 3:
+        trained = _checked_estimator(cls, fitted["params"], version, model_file, n_features)
 
     from safetensors import SafetensorError
     from safetensors.torch import load as load_tensors
@@ -296,13 +367,18 @@ def load(path, device=None):
     # them becomes a tensor, and every tensor then built is one the file holds.
     loss = fitted["loss_"]
     try:
-        module = estimator._build_module(fitted["n_features_in_"], device="meta")
-    except (RuntimeError, ValueError, OverflowError, TypeError) as exc:
+        module = trained._build_module(n_features, device="meta")
+    except (RuntimeError, ValueError, OverflowError, TypeError, KeyError) as exc:
         raise ModelFileError(f"{model_file} describes no network skdae can build: {exc}") from None
+    if version >= 3 and _decoded(fitted["spec"], model_file) != module.spec:
+        raise ModelFileError(
+            f"{model_file}: the network's spec {fitted['spec']} is not what the parameters it "
+            f"was trained with build ({module.spec})."
+        )
     expected = {k: (tuple(v.shape), v.dtype) for k, v in module.state_dict().items()}
-    noise_names = _expected_noise(estimator, loss)
+    noise_names = _expected_noise(trained, loss)
     header = _safetensors_header(weights, weights_file)
-    _check_shapes(header, expected, noise_names, fitted["n_features_in_"], weights_file)
+    _check_shapes(header, expected, noise_names, n_features, weights_file)
     if fitted["n_features_out"] != module.code_size:
         raise ModelFileError(
             f"{model_file}: n_features_out is {fitted['n_features_out']}, but the described "
@@ -330,16 +406,13 @@ def load(path, device=None):
     module.load_state_dict({k: v.to(device) for k, v in tensors.items()}, strict=True)
     try:
         corruption = make_corruption(
-            estimator.noise_type,
-            estimator.noise_factor,
+            trained.noise_type,
+            trained.noise_factor,
             bounded=loss == "bce",
             tensors=noise_tensors,
         )
     except (TypeError, ValueError, OverflowError) as exc:
         raise ModelFileError(f"{model_file}: its noise cannot be rebuilt: {exc}") from None
-    estimator.n_features_in_ = fitted["n_features_in_"]
-    if "feature_names_in_" in fitted:
-        estimator.feature_names_in_ = np.asarray(fitted["feature_names_in_"], dtype=object)
     net = estimator._make_net(
         module,
         loss,
@@ -349,7 +422,21 @@ def load(path, device=None):
     )
     net.initialize()
     net.history = History(document["history"])
-    estimator._set_fitted_state(net)
+    names = fitted.get("feature_names_in_")
+    record = FittedModel(
+        estimator=cls.__name__,
+        params=fitted_params(trained),
+        spec=module.spec,
+        loss=loss,
+        n_features_in=n_features,
+        feature_names_in=None if names is None else tuple(names),
+        rows=fitted.get("rows", ""),  # format 2 knew no fingerprint: resumes nothing
+        device=str(device),
+        split_seed=fitted.get("validation_split_seed"),
+        grad_scaler=fitted.get("grad_scaler"),
+        history=net.history,
+    )
+    estimator._set_fitted(net, record)
     return estimator
 
 
@@ -369,6 +456,8 @@ def _checked_fitted(document, model_file):
     if not isinstance(fitted, dict):
         raise ModelFileError(f"{model_file}: 'fitted' must be an object, got {fitted!r}.")
     required = {"n_features_in_", "loss_", "n_features_out"}
+    if document["format_version"] >= 3:
+        required |= {"params", "spec", "rows"}
     if set(fitted) - _FITTED_KEYS or not required <= set(fitted):
         raise ModelFileError(f"{model_file} has unexpected fitted attributes {sorted(fitted)}.")
     fitted = {"device_": "cpu", **fitted}
@@ -384,6 +473,16 @@ def _checked_fitted(document, model_file):
     seed = fitted.get("validation_split_seed")
     if seed is not None and not _is_int(seed, high=2**63 - 1):
         problems.append(f"validation_split_seed must be an int in [0, 2**63), got {seed!r}")
+    rows = fitted.get("rows", "")
+    if not (isinstance(rows, str) and len(rows) in (0, 64)):
+        problems.append(f"rows must be a SHA-256 in hex, got {rows!r}")
+    scaler = fitted.get("grad_scaler")
+    if scaler is not None and not (
+        isinstance(scaler, dict)
+        and set(scaler) <= _GRAD_SCALER_KEYS
+        and all(_number(v) and math.isfinite(v) for v in scaler.values())
+    ):
+        problems.append(f"grad_scaler must be float16's loss-scaler state, got {scaler!r}")
     names = fitted.get("feature_names_in_")
     if names is not None and not (
         isinstance(names, list)
@@ -398,7 +497,7 @@ def _checked_fitted(document, model_file):
     ):
         problems.append(
             "history must be a non-empty list of epochs numbered from 1, each with a numeric "
-            "train_loss and numeric records"
+            "train_loss and numeric records (or flags, short texts)"
         )
     elif fitted.get("n_iter_", len(history)) != len(history):
         problems.append(f"n_iter_ is {fitted['n_iter_']!r}, but the history has {len(history)}")
@@ -411,9 +510,20 @@ def _number(value):
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
+def _record_value(value):
+    """A value of an epoch's record: a number, a flag (skorch's ``event_cp``,
+    ``train_loss_best``), a short text, or None."""
+    return (
+        _number(value)
+        or value is None
+        or isinstance(value, bool)
+        or (isinstance(value, str) and len(value) <= _MAX_TEXT)
+    )
+
+
 def _good_epoch(epoch, number):
-    """An epoch record as skdae writes it: its number, a train_loss, numbers (or a table of
-    numbers, such as zero_fraction) elsewhere."""
+    """An epoch record as skdae and skorch's callbacks write it: its number, a
+    train_loss, and record values (or a table of them, such as zero_fraction)."""
     if not (
         isinstance(epoch, dict)
         and epoch.get("epoch") == number
@@ -422,27 +532,35 @@ def _good_epoch(epoch, number):
         return False
     for value in epoch.values():
         if isinstance(value, dict):
-            if not all(_number(v) for v in value.values()):
+            if not all(_record_value(v) for v in value.values()):
                 return False
-        elif not (_number(value) or value is None):
+        elif not _record_value(value):
             return False
     return True
 
 
-# Parameters that only matter while training: never taken from a file.
-_TRAINING_ONLY = {"callbacks": None, "tensorboard_dir": None, "checkpoint_dir": None}
+def _decoded(params, model_file):
+    try:
+        return decode_params(params)
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise ModelFileError(f"{model_file} holds invalid parameters: {exc}") from None
 
 
-def _set_checked_params(estimator, document, model_file, n_features):
-    """Set the file's parameters through the estimator's own validation, or ModelFileError."""
-    params = document["params"]
+def _checked_estimator(cls, params, format_version, model_file, n_features):
+    """A ``cls`` with a file's parameters, set through its own validation, or ModelFileError.
+
+    ``MACHINE_PARAMS`` are never taken from a file: None.
+    """
     if not isinstance(params, dict):
         raise ModelFileError(f"{model_file}: 'params' must be an object, got {params!r}.")
     params = dict(params)
-    if document["format_version"] < 2 and "linear_code" in params:
+    if format_version < 2 and "linear_code" in params:
         # Format 1 knew linear_code; code_activation=None is the activation it then had.
         params["code_activation"] = "linear" if params.pop("linear_code") else None
-    params.update(_TRAINING_ONLY)
+    if format_version >= 3:
+        params = _decoded(params, model_file)
+    params.update(dict.fromkeys(MACHINE_PARAMS))
+    estimator = cls()
     known = estimator.get_params(deep=False)
     strange = sorted(str(k) for k in params if k not in known)
     if strange:
@@ -450,20 +568,24 @@ def _set_checked_params(estimator, document, model_file, n_features):
     huge = sorted(
         k
         for k, v in params.items()
-        if isinstance(v, (int, float)) and not isinstance(v, bool) and not abs(v) < 2.0**63
+        if isinstance(v, (int, float, np.number))
+        and not isinstance(v, (bool, np.bool_))
+        and not abs(v) < 2.0**63
     )
     if huge:
         raise ModelFileError(f"{model_file}: parameters {huge} are not finite numbers in range.")
     try:
         estimator.set_params(**params)
         estimator._validate_params()
-        # JSON has no tuples: shapes and widths come back as the tuples they were.
-        estimator.set_params(
-            **{k: tuple(v) for k, v in estimator.get_params().items() if isinstance(v, list)}
-        )
+        if format_version < 3:
+            # JSON has no tuples: shapes and widths come back as the tuples they were.
+            estimator.set_params(
+                **{k: tuple(v) for k, v in estimator.get_params().items() if isinstance(v, list)}
+            )
         estimator._check_params(None, n_features)  # the checks fit makes, without data
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, OverflowError) as exc:
         raise ModelFileError(f"{model_file} holds invalid parameters: {exc}") from None
+    return estimator
 
 
 def _expected_noise(estimator, loss):

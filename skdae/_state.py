@@ -1,8 +1,9 @@
 """The fitted model as plain data, for pickle, joblib and skops.
 
-A fitted estimator pickles its net as ``{"spec", "weights", "noise", "history",
-"optimizer", ...}`` made of numpy arrays, lists, dicts, strings and numbers, and
-is rebuilt from it on unpickling: files do not depend on torch's or skorch's
+A fitted estimator pickles its net and its record (``FittedModel``) as
+``{"record", "spec", "weights", "noise", "history", "optimizer", ...}`` made of
+numpy arrays, lists, dicts, strings and numbers, and is rebuilt from it on
+unpickling: files do not depend on torch's or skorch's
 pickle formats, load on any device, and ``skops.io`` needs to trust nothing
 but skdae's estimator classes. Adam's state is kept, so a warm start after
 unpickling goes on as it would have.
@@ -11,9 +12,11 @@ unpickling goes on as it would have.
 import numpy as np
 import torch
 
+from ._fitted import FittedModel, record_before_records
 from ._noise import NOISE_TYPES, make_corruption
 
-STATE_VERSION = 1
+# 2: the fitted record (the parameters trained with, the rows' fingerprint, ...).
+STATE_VERSION = 2
 
 
 class FittedStateError(ValueError):
@@ -24,8 +27,8 @@ def _numpy(tensors):
     return {k: v.detach().cpu().numpy().copy() for k, v in tensors.items()}
 
 
-def to_plain(net):
-    """The fitted net as plain data."""
+def to_plain(net, record):
+    """The fitted net and its record as plain data."""
     module, corruption = net.module_, net.corruption
     optimizer = net.optimizer_.state_dict()
     noise = None
@@ -39,6 +42,7 @@ def to_plain(net):
         }
     return {
         "version": STATE_VERSION,
+        "record": record.to_plain(),
         "spec": dict(module.spec),
         "weights": _numpy(module.state_dict()),
         "noise": noise,
@@ -55,12 +59,14 @@ def to_plain(net):
 
 
 def from_plain(estimator, plain, device):
-    """The fitted net of ``estimator`` rebuilt from ``to_plain``'s data on ``device``."""
+    """``(net, record)`` of ``estimator`` rebuilt from ``to_plain``'s data on ``device``."""
     from skorch.history import History
 
     try:
-        if plain["version"] != STATE_VERSION:
-            raise ValueError(f"state version {plain['version']!r}, this skdae reads 1")
+        if plain["version"] not in (1, STATE_VERSION):
+            raise ValueError(
+                f"state version {plain['version']!r}, this skdae reads 1 to {STATE_VERSION}"
+            )
         spec = dict(plain["spec"])
         module = estimator._module_class(**spec, device="meta")
         module.spec = spec
@@ -100,9 +106,15 @@ def from_plain(estimator, plain, device):
             }
         )
         net.history = History(list(plain["history"]))
+        if plain["version"] == 1:  # before records: the parameters were the current ones
+            record = record_before_records(estimator, net, plain["loss"], str(device))
+        else:
+            record = FittedModel.from_plain(plain["record"], net.history)
+            if record.spec != spec or record.loss != plain["loss"]:
+                raise ValueError("its record does not describe its network")
     except (KeyError, TypeError, ValueError, RuntimeError, AttributeError, OverflowError) as exc:
         raise FittedStateError(
             f"this pickled state of {type(estimator).__name__} is not a fitted model skdae "
             f"can rebuild: {exc}"
         ) from None
-    return net
+    return net, record

@@ -16,7 +16,6 @@ import numpy as np
 
 from ._modules import ACTIVATIONS, DOWNSAMPLING
 from ._noise import NOISE_TYPES
-from ._persistence import params_to_json
 
 
 class CLIError(Exception):
@@ -441,7 +440,7 @@ def _train(args):
         device=dae.device_,
         dataset=dataset,
         label_column=args.label_column,
-        params=params_to_json({k: v for k, v in dae.get_params().items() if k != "callbacks"}),
+        params=_readable_params(dae.fitted_model_.params),
     )
     dae.save(out / "model")
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
@@ -488,12 +487,25 @@ def _fresh_out(out, overwrite):
     return out
 
 
+def _readable_params(params):
+    """The parameters a model was trained with, as plain JSON for metrics.json."""
+    return {
+        k: list(v)
+        if isinstance(v, tuple)
+        else v
+        if isinstance(v, (int, float, str, type(None)))
+        else str(v)
+        for k, v in params.items()
+        if k != "callbacks"
+    }
+
+
 def _metrics(dae, X_test, y_test, X_train=None, y_train=None):
     metrics = {
         "test_score": dae.score(X_test),
         "test_rmse": _rmse(dae.reconstruct(X_test), X_test),
     }
-    if dae.noise_factor > 0:
+    if dae.net_.corruption is not None:  # the model's own noise, not the next fit's
         noisy = _noisy_copy(dae, X_test)
         metrics["test_noisy_input_rmse"] = _rmse(noisy, X_test)
         metrics["test_denoising_rmse"] = _rmse(dae.reconstruct(noisy), X_test)

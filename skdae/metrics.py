@@ -61,6 +61,10 @@ def denoising_score(estimator, X, *, noise_type="gaussian", noise_factor=0.5, ra
             X = estimator[:-1].transform(X)
         model = estimator.steps[-1][1]
     X = X.toarray() if sp.issparse(X) else np.asarray(X)
+    # Any numeric dtype scores as its float32 values would: the noisy copy must not be
+    # cast back to an integer dtype (negative values would wrap) or to float16.
+    if X.dtype != np.float64:
+        X = X.astype(np.float32)
     clean = torch.as_tensor(X, dtype=torch.float32)
     corruption = make_corruption(
         noise_type,

@@ -36,6 +36,15 @@ def _forged(saved, folder, edit):
     return folder
 
 
+def _trained_with(document, **params):
+    """Forge the parameters a model was trained with, and its spec to match them."""
+    document["fitted"]["params"].update(params)
+    spec = document["fitted"]["spec"]
+    spec.update(
+        {k: {"tuple": v} if isinstance(v, list) else v for k, v in params.items() if k in spec}
+    )
+
+
 def _peak_mb():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
@@ -53,7 +62,7 @@ def _no_allocation(monkeypatch):
 
 
 def test_a_huge_width_is_refused_before_anything_is_allocated(saved, tmp_path, monkeypatch):
-    path = _forged(saved, tmp_path, lambda d: d["params"].update(hidden_units=[10**11]))
+    path = _forged(saved, tmp_path, lambda d: _trained_with(d, hidden_units=[10**11]))
     _no_allocation(monkeypatch)
     with pytest.raises(ModelFileError, match=r"does not fit the described network"):
         skdae.load(path)
@@ -77,9 +86,23 @@ def test_planted_callbacks_and_folders_are_never_taken_from_a_file(saved, tmp_pa
     [
         (lambda d: d["fitted"].update(n_features_in_=-5), "n_features_in_ must be a positive int"),
         (lambda d: d["fitted"].update(n_features_in_=True), "n_features_in_ must be a positive"),
-        (lambda d: d["fitted"].update(n_features_in_=7), "does not fit the described network"),
+        (
+            lambda d: (
+                d["fitted"].update(n_features_in_=7),
+                d["fitted"]["spec"].update(n_features=7),
+            ),
+            "does not fit the described network",
+        ),
         (lambda d: d["fitted"].update(feature_names_in_=["a"]), "feature_names_in_"),
-        (lambda d: d["params"].update(noise_type="masking"), "unexpected"),
+        (lambda d: _trained_with(d, noise_type="masking"), "unexpected"),
+        (lambda d: d["fitted"]["params"].update(hidden_units=[9, 3]), "spec .* is not what"),
+        (lambda d: d["fitted"]["spec"].update(activation="os.system"), "spec .* is not what"),
+        (lambda d: d["fitted"]["params"].update(activation="os.system"), "invalid parameters"),
+        (lambda d: d["fitted"].update(rows="x"), "rows must be a SHA-256"),
+        (lambda d: d["fitted"].update(grad_scaler={"scale": "x"}), "grad_scaler"),
+        (lambda d: d["params"].update(hidden_units={"tuple": 3}), "invalid parameters"),
+        (lambda d: d["params"].update(random_state={"RandomState": [1]}), "invalid parameters"),
+        (lambda d: d["params"].update(hidden_units={"ndarray": [1], "dtype": "O"}), "invalid"),
         (lambda d: d["params"].update(activation="os.system"), "invalid parameters"),
         (lambda d: d["params"].update(kernel_size=3), "unknown parameters"),
         (lambda d: d.update(params=[1, 2]), "'params' must be an object"),
@@ -89,7 +112,8 @@ def test_planted_callbacks_and_folders_are_never_taken_from_a_file(saved, tmp_pa
         (lambda d: d["params"].update(activation__x=1), "unknown parameters"),
         (lambda d: d["params"].update(noise_factor=10**400), "not finite numbers"),
         (lambda d: d.update(history=[]), "non-empty list of epochs"),
-        (lambda d: d["history"][0].update(valid_loss="x"), "numeric records"),
+        (lambda d: d["history"][0].update(valid_loss=["x"]), "numeric records"),
+        (lambda d: d["history"][0].update(valid_loss="x" * 1001), "numeric records"),
         (lambda d: d["history"][0].update(epoch=5), "numbered from 1"),
         (lambda d: d.update(format_version=True), "format version"),
     ],

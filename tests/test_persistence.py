@@ -37,7 +37,7 @@ def test_save_then_load_gives_bit_identical_outputs(fitted, unit_X, tmp_path):
     assert loaded.history_[:, "train_loss"] == fitted.history_[:, "train_loss"]
     document = json.loads((path / "model.json").read_text())
     assert document["skdae_version"] == skdae.__version__
-    assert document["format_version"] == 2
+    assert document["format_version"] == 3
 
 
 def test_loaded_model_can_be_refitted_and_pickled(fitted, unit_X, tmp_path):
@@ -85,8 +85,8 @@ def test_tampered_description_is_refused(fitted, tmp_path):
 
 def test_newer_format_is_refused(fitted, tmp_path):
     path = fitted.save(tmp_path / "model")
-    _rewrite(path, lambda d: d.update(format_version=3))
-    with pytest.raises(ModelFileError, match="format version 3, newer"):
+    _rewrite(path, lambda d: d.update(format_version=4))
+    with pytest.raises(ModelFileError, match="format version 4, newer"):
         skdae.load(path)
 
 
@@ -156,7 +156,12 @@ def test_a_format_1_file_loads_with_the_code_layer_it_had(digits, tmp_path):
     folder = dae.save(tmp_path / "model")
     document = json.loads((folder / "model.json").read_text())
     document["format_version"] = 1
-    del document["fitted"]["validation_split_seed"]
+    for key in ("validation_split_seed", "params", "spec", "rows", "grad_scaler"):
+        document["fitted"].pop(key, None)
+    # Format 1 wrote the parameters as plain JSON (tuples as lists).
+    document["params"] = {
+        k: v["tuple"] if isinstance(v, dict) else v for k, v in document["params"].items()
+    }
     for linear_code, expected in [(True, "linear"), (False, None)]:
         document["params"].pop("code_activation", None)
         document["params"]["linear_code"] = linear_code
@@ -212,8 +217,10 @@ def test_fitted_attributes_that_contradict_the_model_are_refused(fitted, tmp_pat
         skdae.load(path)
 
 
-def test_save_refuses_noise_parameters_changed_since_the_fit(fitted, tmp_path):
-    fitted.set_params(noise_factor=0.0)
-    with pytest.raises(ValueError, match="noise_type/noise_factor changed since the fit"):
-        fitted.save(tmp_path / "model")
-    assert not (tmp_path / "model").exists()
+def test_save_after_the_noise_changed_writes_the_fitted_model(fitted, unit_X, tmp_path):
+    fitted.set_params(noise_factor=0.0, noise_type="masking")
+    loaded = skdae.load(fitted.save(tmp_path / "model"))
+    assert loaded.get_params() == fitted.get_params()
+    assert loaded.net_.corruption is not None  # the noise it was trained with
+    assert loaded.fitted_model_.params["noise_factor"] == 0.5
+    np.testing.assert_array_equal(loaded.transform(unit_X), fitted.transform(unit_X))
