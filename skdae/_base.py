@@ -668,7 +668,8 @@ class BaseAutoencoder(
         state = net.optimizer_.state_dict()
         state["state"] = old.optimizer_.state_dict()["state"]
         net.optimizer_.load_state_dict(state)
-        net.history = old.history
+        # A copy: the fitted record keeps its history until this fit is kept.
+        net.history = copy.deepcopy(old.history)
         net.grad_scaler_state_ = fitted.grad_scaler
         return net, X_train
 
@@ -1194,19 +1195,33 @@ class BaseAutoencoder(
     def save(self, path):
         """Write the fitted model to the folder ``path``, safely.
 
-        JSON for the parameters and fitted attributes, safetensors for the
-        weights: neither can hold code, so ``skdae.load`` never unpickles.
+        JSON for the parameters, the fitted record and the history,
+        safetensors for the weights: neither can hold code, so ``skdae.load``
+        never unpickles. The loaded estimator is this one: it transforms as
+        the fitted model does, and ``get_params()`` answers the same (but for
+        ``callbacks``, ``tensorboard_dir`` and ``checkpoint_dir``, which a
+        file never carries).
 
         Parameters
         ----------
         path : str or path-like
-            The folder to write: created, or replaced (atomically) when it
-            exists.
+            The folder to write: created; filled when it is empty; replaced
+            atomically when it is an earlier skdae model folder. Any other
+            existing path is refused: ``save`` deletes nothing it did not
+            write.
 
         Returns
         -------
         path : pathlib.Path
             The folder written, for ``skdae.load``.
+
+        Raises
+        ------
+        FileExistsError
+            When ``path`` is a file, or a folder that holds anything but a
+            skdae model; nothing is written.
+        ValueError
+            When ``callbacks`` is set (they are code).
         """
         return save_model(self, path)
 
@@ -1240,6 +1255,8 @@ class BaseAutoencoder(
         super().__setstate__(state)
         if fitted_model is None and net is None:
             return
+        if isinstance(fitted_model, dict) and isinstance(fitted_model.get("record"), dict):
+            device = fitted_model["record"].get("device", device)
         if isinstance(device, str) and device.startswith("cuda") and not torch.cuda.is_available():
             # A model trained on a GPU, unpickled where there is none: evaluate on the CPU.
             warnings.warn(

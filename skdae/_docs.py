@@ -107,8 +107,10 @@ default="gaussian"
         After every epoch, write the weights, Adam's state, the random stream
         and the history to ``checkpoint_dir/last`` (and the best epoch's to
         ``best`` with early stopping). A fit with the same parameters and
-        number of features resumes from ``last``: a crash costs at most one
-        epoch.
+        the same rows (a SHA-256 of X's content) resumes from ``last``: a
+        crash costs at most one epoch. Any other fit starts afresh and
+        replaces it; ``last`` and ``best`` are replaced only when they are
+        checkpoints skdae wrote (else ``FileExistsError`` before training).
     precision : {"float32", "bfloat16", "float16"}, default="float32"
         The precision of training's matrix products. ``"bfloat16"``
         computes the forward pass under ``torch.autocast`` in bfloat16
@@ -149,6 +151,12 @@ SHARED_ATTRIBUTES = """\
         names.
     net_ : skdae._net.DenoisingNet
         The fitted skorch net; ``net_.module_`` is the ``nn.Module``.
+    fitted_model_ : skdae._fitted.FittedModel
+        The record of what was fitted, apart from what the next fit will use
+        (``get_params()``): the parameters it was trained with, the spec of
+        its network, the loss, the features, a fingerprint of the rows, the
+        history. The fitted attributes below, ``save``, pickles, checkpoints
+        and warm starts read it.
     history_ : skorch.History
         Per-epoch records of the fit (``train_loss``, ``dur``, ...).
     loss_function_ : {"bce", "mse"}

@@ -9,6 +9,8 @@ but skdae's estimator classes. Adam's state is kept, so a warm start after
 unpickling goes on as it would have.
 """
 
+import dataclasses
+
 import numpy as np
 import torch
 
@@ -110,6 +112,7 @@ def from_plain(estimator, plain, device):
             record = record_before_records(estimator, net, plain["loss"], str(device))
         else:
             record = FittedModel.from_plain(plain["record"], net.history)
+            record = dataclasses.replace(record, device=str(device))  # where it is now
             if record.spec != spec or record.loss != plain["loss"]:
                 raise ValueError("its record does not describe its network")
     except (KeyError, TypeError, ValueError, RuntimeError, AttributeError, OverflowError) as exc:

@@ -113,7 +113,8 @@ class StaircaseDecay(Callback):
     def on_batch_end(self, net, training=False, **kwargs):
         if training:
             self.step_ += 1
-            if self.step_ % self.steps == 0:
+            # rate 1: no schedule, and nothing to overwrite a skorch LRScheduler's rate
+            if self.step_ % self.steps == 0 and self.rate != 1:
                 self._apply(net)
 
     def _apply(self, net):

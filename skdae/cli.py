@@ -471,8 +471,42 @@ TRAIN_OUTPUTS = (
 )
 
 
+# What each output of skdae train may hold: with --overwrite an earlier run's output
+# is removed only when it holds nothing else (a folder of the user's is never deleted).
+_OUTPUT_FILES = {
+    "images": ("epoch_*.png", "reconstructions.gif"),
+    "tensorboard": (
+        "events.out.tfevents.*",
+        "projector_config.pbtxt",
+        "*/test_codes/metadata.tsv",
+        "*/test_codes/sprite.png",
+        "*/test_codes/tensors.tsv",
+    ),
+}
+
+
+def _earlier_output(path):
+    """Whether ``path`` (an entry of TRAIN_OUTPUTS in --out) is what skdae train wrote."""
+    from ._persistence import is_model_folder
+
+    if path.name == "model":
+        return is_model_folder(path)
+    if path.name not in _OUTPUT_FILES:
+        return path.is_file() and not path.is_symlink()
+    if not path.is_dir() or path.is_symlink():
+        return False
+    patterns = _OUTPUT_FILES[path.name]
+    for entry in path.rglob("*"):
+        if entry.is_symlink() or (
+            entry.is_file() and not any(entry.relative_to(path).match(p) for p in patterns)
+        ):
+            return False
+    return True
+
+
 def _fresh_out(out, overwrite):
-    """``out``, with no output of an earlier run in it (removed with ``overwrite``)."""
+    """``out``, with no output of an earlier run in it (removed with ``overwrite``,
+    but only where it holds nothing skdae train did not write)."""
     import shutil
 
     stale = [out / name for name in TRAIN_OUTPUTS if (out / name).exists()]
@@ -480,6 +514,12 @@ def _fresh_out(out, overwrite):
         raise CLIError(
             f"{out} holds the outputs of an earlier run ({', '.join(p.name for p in stale)}); "
             "pass --overwrite to replace them, or choose another --out"
+        )
+    foreign = [p for p in stale if not _earlier_output(p)]
+    if foreign:
+        raise CLIError(
+            f"--overwrite replaces only what skdae train wrote, and {foreign[0]} holds other "
+            "files; move them away, or choose another --out"
         )
     for path in stale:
         shutil.rmtree(path) if path.is_dir() else path.unlink()

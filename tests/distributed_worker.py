@@ -135,6 +135,16 @@ def main(scenario, out):
             estimator().fit(data(seed=rank))
         elif scenario == "other_params":  # a max_epochs of its own would leave one waiting
             estimator(max_epochs=4 + rank).fit(X)
+        elif scenario == "reordered":  # the same shape and sum, other rows in order
+            estimator().fit(X if rank == 0 else X[::-1])
+        elif scenario == "device_per_rank":  # torchrun's device=f"cuda:{LOCAL_RANK}", on CPUs
+            model = estimator(device="cpu" if rank == 0 else "auto").fit(X)
+            save(out, rank, code=model.transform(X))
+        elif scenario == "bad_input":  # one rank's X is refused before any collective
+            bad = X.copy()
+            if rank == 1:
+                bad[5, 2] = np.nan
+            estimator().fit(bad)
         elif scenario == "diverge":
             estimator(callbacks=[OnBatch(1, 1, 3, poison)]).fit(X)
         elif scenario == "die":

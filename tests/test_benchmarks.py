@@ -85,3 +85,16 @@ def test_distributed_benchmark_quick_mode_runs_one_and_two_processes():
     rows = [line for line in out.splitlines() if line.startswith(("| 1 ×", "| 2 ×"))]
     assert len(rows) == 3, out
     assert "efficiency" in out
+
+
+def test_fingerprint_benchmark_quick_mode_prints_its_table():
+    out = _run("bench_fingerprint.py", "--quick")
+    rows = [line for line in out.splitlines() if line.startswith("| ")]
+    assert [row.split(" | ")[0] for row in rows[2:]] == [
+        "| fingerprint (SHA-256 of X)",
+        "| one epoch of the default model",
+        "| a fit of 1 epochs (timed)",
+        "| a fit of 82 epochs (the default's on MNIST)",
+    ]
+    shares = [float(row.split(" | ")[2].rstrip(" |%")) for row in rows[3:]]
+    assert all(0 < share < 100 for share in shares)

@@ -321,6 +321,23 @@ def test_a_reused_out_folder_is_refused_unless_overwrite(digits_run, tmp_path, c
     assert sorted(p.name for p in (out / "images").glob("epoch_*.png")) == ["epoch_001.png"]
 
 
+@pytest.mark.parametrize("folder", ["images", "model", "tensorboard"])
+def test_overwrite_never_deletes_files_skdae_did_not_write(digits_run, tmp_path, capsys, folder):
+    import shutil
+
+    out = tmp_path / "again"
+    shutil.copytree(digits_run, out)
+    (out / folder).mkdir(exist_ok=True)
+    (out / folder / "notes.txt").write_text("mine")
+    argv = ["train", "--dataset", "digits", "--epochs", "1", "--hidden-units", "8", "2"]
+    argv += ["--no-tensorboard", "--verbose", "0", "--out", str(out), "--overwrite"]
+    assert main(argv) == 2
+    assert f"{out / folder} holds other files" in capsys.readouterr().err
+    assert (out / folder / "notes.txt").read_text() == "mine"
+    # Refused before anything was removed: the earlier run's outputs are all there.
+    assert {p.name for p in out.iterdir()} == {p.name for p in digits_run.iterdir()} | {folder}
+
+
 def test_train_seconds_time_the_epochs_not_the_pictures(digits_run):
     metrics = json.loads((digits_run / "metrics.json").read_text())
     assert 0 < metrics["train_seconds"] <= metrics["fit_seconds"]

@@ -119,7 +119,11 @@ def test_two_ranks_train_the_model_one_process_trains(tmp_path):
 
 @pytest.mark.parametrize(
     ("scenario", "what"),
-    [("other_data", "the ranks were given different X"), ("other_params", "different parameters")],
+    [
+        ("other_data", "the ranks were given different X"),
+        ("reordered", "the ranks were given different X"),  # the same shape and sum
+        ("other_params", "different parameters"),
+    ],
 )
 def test_ranks_given_different_data_or_parameters_are_refused(tmp_path, scenario, what):
     _, codes = launch(scenario, tmp_path)
@@ -165,3 +169,21 @@ def test_a_checkpointed_fit_resumes_with_another_number_of_processes(tmp_path):
     np.testing.assert_array_equal(resumed["train_loss"][:2], whole["train_loss"][:2])
     np.testing.assert_allclose(resumed["train_loss"], whole["train_loss"], rtol=1e-4)
     np.testing.assert_allclose(resumed["code"], whole["code"], atol=1e-4)
+
+
+def test_ranks_may_name_their_own_device(tmp_path):
+    # torchrun scripts pass device=f"cuda:{LOCAL_RANK}": the device is each rank's own.
+    _, codes = launch("device_per_rank", tmp_path)
+    assert codes == [0, 0]
+    assert error(tmp_path, 0) is None and error(tmp_path, 1) is None, error(tmp_path, 1)
+    np.testing.assert_array_equal(results(tmp_path, 0)["code"], results(tmp_path, 1)["code"])
+
+
+def test_a_rank_whose_input_is_refused_stops_the_others_at_once(tmp_path):
+    seconds, codes = launch("bad_input", tmp_path, timeout=90)
+    assert codes == [0, 0]
+    assert error(tmp_path, 1).startswith("ValueError: Input X contains NaN")
+    message = error(tmp_path, 0)
+    assert message.startswith("DistributedTrainingError"), message
+    assert "other process(es) of the data-parallel fit refused their input" in message
+    assert seconds < 25  # not the group's 30 s timeout

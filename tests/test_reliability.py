@@ -1,3 +1,4 @@
+import dataclasses
 import pickle
 import warnings
 
@@ -130,7 +131,7 @@ def test_model_trained_on_a_gpu_loads_and_transforms_on_a_cpu_machine(monkeypatc
     # Fake the GPU: a CPU fit relabelled as one made on cuda, as pickled on a GPU machine.
     dae = DenoisingAutoencoder(**tiny).fit(unit_X)
     expected = dae.transform(unit_X)
-    dae.device_ = "cuda:0"
+    dae.fitted_model_ = dataclasses.replace(dae.fitted_model_, device="cuda:0")
     dae.net_.device = "cuda"
     payload = pickle.dumps(dae)
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
