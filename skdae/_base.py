@@ -11,6 +11,7 @@ import copy
 import math
 import os
 import warnings
+import weakref
 from abc import ABCMeta, abstractmethod
 from numbers import Integral, Real
 
@@ -32,6 +33,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from skorch.callbacks import Callback
 from torch import nn
 
+from ._checkpoint import Checkpoint, ResumeFromCheckpoint, check_checkpoint_dir
 from ._distributed import (
     agree_on_errors,
     broadcast_seed,
@@ -229,6 +231,26 @@ def _available(device):
 
 def _loss_name(net):
     return {criterion: name for name, criterion in _LOSSES.items()}[net.criterion]
+
+
+# Evaluation's float64 copies of fitted modules, made on demand and dropped with
+# the module: a cache that is no state of the estimator (its __dict__ and pickles).
+_FLOAT64_COPIES = weakref.WeakKeyDictionary()
+
+
+def float64_copy(module, record):
+    """A float64 copy of ``module``, made once per fit (``record``) and kept until
+    its weights change.
+
+    Each fit makes a new record; changes by hand (``load_state_dict``) bump the
+    weights' version counters (fused Adam's updates do not: hence the record).
+    """
+    key = tuple(t._version for t in module.state_dict(keep_vars=True).values())
+    cached = _FLOAT64_COPIES.get(module)
+    if cached is None or cached[0] is not record or cached[1] != key:
+        cached = (record, key, copy.deepcopy(module).to(torch.float64))
+        _FLOAT64_COPIES[module] = cached
+    return cached[2]
 
 
 def positive_ints(value, name, meaning):
@@ -506,8 +528,10 @@ class BaseAutoencoder(
                 device = rank_device(device)
             X, value_range_ = self._validate_training_data(X, warm)
             check_precision(self.precision, device)
+            if self.checkpoint_dir is not None:  # a folder of the user's in the way
+                check_checkpoint_dir(self.checkpoint_dir)
             error = None
-        except (ValueError, TypeError) as exc:
+        except (ValueError, TypeError, OSError) as exc:
             if group is None:
                 raise
             error = exc
@@ -768,7 +792,6 @@ class BaseAutoencoder(
             self.feature_names_in_ = np.asarray(record.feature_names_in, dtype=object)
         else:
             self.__dict__.pop("feature_names_in_", None)
-        self._float64_module = None  # evaluation's float64 copy of the weights, made on demand
 
     @property
     def loss_function_(self):
@@ -890,7 +913,10 @@ class BaseAutoencoder(
         params = {k: v for k, v in self.get_params().items() if k not in ignored}
         if isinstance(params.get("random_state"), np.random.RandomState):
             params["random_state"] = None
-        return encode_params(params)
+        try:
+            return encode_params(params)
+        except TypeError:  # a value of the user's without a JSON form: its text
+            return encode_params({k: str(v) for k, v in params.items()})
 
     def _make_net(
         self,
@@ -944,8 +970,6 @@ class BaseAutoencoder(
         """
         callbacks = []
         if self.checkpoint_dir is not None:
-            from ._checkpoint import Checkpoint, ResumeFromCheckpoint
-
             identity = self._checkpoint_identity(n_features, rows)
             if resume:  # before ours: they start from the restored history
                 callbacks.append(("resume", ResumeFromCheckpoint(self.checkpoint_dir, identity)))
@@ -1009,7 +1033,7 @@ class BaseAutoencoder(
         """
         module = self.net_.module_
         if X.dtype == np.float64 and next(module.parameters()).dtype != torch.float64:
-            module = self._float64_copy(module)
+            module = float64_copy(module, self.fitted_model_)
         device = torch.device(self.device_)
         out = np.empty((X.shape[0], n_outputs), dtype=X.dtype)
         with evaluating(module), torch.inference_mode(), denormals_flushed(device):
@@ -1022,19 +1046,6 @@ class BaseAutoencoder(
                 result = step(module, batch)
                 out[start:stop] = result.reshape(len(batch), -1).cpu().numpy()
         return out
-
-    def _float64_copy(self, module):
-        """A float64 copy of ``module``, made once and kept until its weights change.
-
-        The key is the version counters of the weights and buffers: every
-        in-place change (a fit, ``load_state_dict``) bumps them.
-        """
-        key = tuple(t._version for t in module.state_dict(keep_vars=True).values())
-        cached = getattr(self, "_float64_module", None)
-        if cached is None or cached[0] != key or cached[1] is not module:
-            cached = (key, module, copy.deepcopy(module).to(torch.float64))
-            self._float64_module = cached
-        return cached[2]
 
     def _output_activation(self, logits):
         return self.net_.reconstruction(logits)
@@ -1230,7 +1241,6 @@ class BaseAutoencoder(
         # pickles and skops files that do not depend on torch's or skorch's pickle
         # formats.
         state = dict(super().__getstate__())  # a copy: the estimator keeps its net
-        state.pop("_float64_module", None)  # a cache, made again on demand
         net = state.pop("net_", None)
         record = state.pop("fitted_model_", None)
         if net is not None:

@@ -18,11 +18,11 @@ import torch
 from skorch.callbacks import Callback
 
 from ._persistence import (
-    _is_ours,
     check_replaceable,
     cpu_tensors,
     folder_replaced_atomically,
     history_records,
+    is_ours,
 )
 
 STATE_FILE, TENSORS_FILE = "checkpoint.json", "tensors.safetensors"
@@ -30,8 +30,20 @@ FORMAT = "skdae-checkpoint"
 
 
 def is_checkpoint_folder(path):
-    """Whether ``path`` is a checkpoint folder skdae wrote, holding nothing else."""
-    return _is_ours(Path(path), {STATE_FILE, TENSORS_FILE}, STATE_FILE, FORMAT)
+    """Whether ``path`` is a checkpoint folder skdae wrote, holding nothing else
+    (checkpoints of earlier versions have an identity but no format)."""
+    return is_ours(
+        Path(path),
+        {STATE_FILE, TENSORS_FILE},
+        STATE_FILE,
+        lambda document: document.get("format", FORMAT) == FORMAT and "identity" in document,
+    )
+
+
+def check_checkpoint_dir(directory):
+    """Refuse, before a fit, a ``checkpoint_dir`` whose ``last`` or ``best`` is not ours."""
+    for name in ("last", "best"):
+        check_replaceable(Path(directory) / name, is_checkpoint_folder, "a checkpoint")
 
 
 def _write(folder, net, identity):
@@ -82,8 +94,7 @@ class Checkpoint(Callback):
 
     def on_train_begin(self, net, **kwargs):
         # Refused before the first epoch, not after it: a folder of the user's in the way.
-        for name in ("last", "best"):
-            check_replaceable(Path(self.directory) / name, is_checkpoint_folder, "a checkpoint")
+        check_checkpoint_dir(self.directory)
 
     def on_epoch_end(self, net, **kwargs):
         directory = Path(self.directory)

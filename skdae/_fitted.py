@@ -15,7 +15,10 @@ paths) tagged, so that what comes back is what went in (``encode_params`` and
 
 import copy
 import hashlib
+import math
 import os
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePath
 from typing import Any
@@ -83,12 +86,18 @@ class FittedModel:
             return fitted_factor == float(noise_factor)
         return self.params["noise_type"] == noise_type and fitted_factor == float(noise_factor)
 
-    def to_plain(self):
-        """The record as JSON-able data (history apart: callers store it their way)."""
+    def to_plain(self, encode=True):
+        """The record as plain data (history apart: callers store it their way).
+
+        ``encode``: the parameters and spec as JSON (``encode_params``), for files;
+        else as the Python objects they are, for pickles (which carry the
+        estimator's own parameters just the same).
+        """
+        code = encode_params if encode else copy.deepcopy
         return {
             "estimator": self.estimator,
-            "params": encode_params(self.params),
-            "spec": encode_params(self.spec),
+            "params": code(self.params),
+            "spec": code(self.spec),
             "loss": self.loss,
             "n_features_in": self.n_features_in,
             "feature_names_in": None
@@ -101,13 +110,15 @@ class FittedModel:
         }
 
     @classmethod
-    def from_plain(cls, plain, history):
-        """The record ``to_plain`` wrote (raises ValueError/TypeError/KeyError when it is not)."""
+    def from_plain(cls, plain, history, encoded=True):
+        """The record ``to_plain(encode=encoded)`` wrote (raises ValueError, TypeError or
+        KeyError when it is not one)."""
         names = plain["feature_names_in"]
+        code = decode_params if encoded else dict
         return cls(
             estimator=str(plain["estimator"]),
-            params=decode_params(plain["params"]),
-            spec=decode_params(plain["spec"]),
+            params=code(plain["params"]),
+            spec=code(plain["spec"]),
             loss=plain["loss"],
             n_features_in=int(plain["n_features_in"]),
             feature_names_in=None if names is None else tuple(str(n) for n in names),
@@ -126,12 +137,16 @@ def fitted_params(estimator):
     return copy.deepcopy(params)
 
 
-def record_before_records(estimator, net, loss, device):
-    """The record of a model pickled before records: its parameters were the current ones."""
+def record_before_records(estimator, net, loss, device, noise=None):
+    """The record of a model pickled before records: its parameters were the current
+    ones, but for the noise, which its corruption says (``noise``: type and factor)."""
     names = getattr(estimator, "feature_names_in_", None)
+    params = fitted_params(estimator)
+    if noise is not None:
+        params.update(noise)
     return FittedModel(
         estimator=type(estimator).__name__,
-        params=fitted_params(estimator),
+        params=params,
         spec=dict(net.module_.spec),
         loss=loss,
         n_features_in=int(estimator.n_features_in_),
@@ -182,6 +197,32 @@ def _update(digest, array):
 # A JSON object with exactly one of these keys stands for a Python value JSON lacks.
 _TAGS = ("tuple", "numpy", "ndarray", "torch.device", "path", "RandomState")
 _NUMPY_KINDS = "biuf"  # bool, signed and unsigned ints, floats: nothing that holds objects
+_DEVICE = re.compile(r"(cpu|cuda|meta)(:[0-9]{1,4})?")
+_MT19937_KEYS = 624
+
+
+def _random_state_ok(state):
+    """A MT19937 state as ``RandomState.get_state`` gives it. numpy checks none of
+    ``pos``: out of range, the next draw would read outside the key array."""
+    if not (isinstance(state, list) and len(state) == 5):
+        return False
+    name, keys, pos, has_gauss, cached = state
+    return (
+        name == "MT19937"
+        and isinstance(keys, list)
+        and len(keys) == _MT19937_KEYS
+        and all(_is_int(k) and 0 <= k < 2**32 for k in keys)
+        and _is_int(pos)
+        and 0 <= pos <= _MT19937_KEYS
+        and has_gauss in (0, 1)
+        and not isinstance(has_gauss, bool)
+        and isinstance(cached, float)
+        and math.isfinite(cached)
+    )
+
+
+def _is_int(value):
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def encode_params(params):
@@ -219,11 +260,13 @@ def _encode(value):
         return {"ndarray": value.tolist(), "dtype": value.dtype.str, "shape": list(value.shape)}
     if isinstance(value, torch.device):
         return {"torch.device": str(value)}
-    if isinstance(value, PurePath):
+    if isinstance(value, (PurePath, os.PathLike)):
         return {"path": os.fspath(value)}
     if isinstance(value, np.random.RandomState):
         name, keys, pos, has_gauss, cached = value.get_state()
         return {"RandomState": [name, keys.tolist(), int(pos), int(has_gauss), float(cached)]}
+    if isinstance(value, Sequence) and not isinstance(value, (str, bytes)):
+        return [_encode(v) for v in value]  # e.g. a range: read back as a list
     raise TypeError(type(value).__name__)
 
 
@@ -257,10 +300,12 @@ def _decode(value):
             raise ValueError(f"{value!r}: its values do not have its shape")
         return array
     if set(value) == {"torch.device"} and isinstance(value["torch.device"], str):
+        if not _DEVICE.fullmatch(value["torch.device"]):
+            raise ValueError(f"{value!r} is not a device skdae writes")
         return torch.device(value["torch.device"])
     if set(value) == {"path"} and isinstance(value["path"], str):
         return Path(value["path"])
-    if set(value) == {"RandomState"} and isinstance(value["RandomState"], list):
+    if set(value) == {"RandomState"} and _random_state_ok(value["RandomState"]):
         name, keys, pos, has_gauss, cached = value["RandomState"]
         state = np.random.RandomState()
         state.set_state((name, np.asarray(keys, dtype=np.uint32), pos, has_gauss, cached))

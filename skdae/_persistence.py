@@ -72,22 +72,28 @@ _NOISE_PREFIX = "__skdae__.noise_"
 
 def is_model_folder(path):
     """Whether ``path`` is a folder ``save`` wrote, holding nothing else."""
-    return _is_ours(Path(path), {MODEL_FILE, WEIGHTS_FILE}, MODEL_FILE, "skdae-model")
+    return is_ours(
+        Path(path),
+        {MODEL_FILE, WEIGHTS_FILE},
+        MODEL_FILE,
+        lambda document: document.get("format") == "skdae-model",
+    )
 
 
-def _is_ours(folder, names, marker, format_name):
-    """Whether ``folder`` holds only ``names`` and its ``marker`` JSON says ``format_name``."""
+def is_ours(folder, names, marker, says_ours):
+    """Whether ``folder`` holds only regular files among ``names``, one of them
+    ``marker``, a JSON object that ``says_ours``."""
     try:
-        entries = {entry.name for entry in folder.iterdir()}
+        entries = list(folder.iterdir())
+        if not (
+            {entry.name for entry in entries} <= names
+            and all(entry.is_file() and not entry.is_symlink() for entry in entries)
+        ):
+            return False  # checked first: a FIFO named like the marker is never read
         document = json.loads((folder / marker).read_text())
     except (OSError, ValueError, RecursionError):
         return False
-    return (
-        entries <= names
-        and all((folder / name).is_file() and not (folder / name).is_symlink() for name in entries)
-        and isinstance(document, dict)
-        and document.get("format") == format_name
-    )
+    return isinstance(document, dict) and bool(says_ours(document))
 
 
 def check_replaceable(path, is_ours, what):
@@ -125,24 +131,22 @@ def folder_replaced_atomically(path, is_ours, what):
     path.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{path.name}.new.", dir=path.parent))
     staging.chmod(0o755)  # mkdtemp makes it private; a model folder is an ordinary one
-    old = None
+    old, swapped = None, False
     try:
         yield staging
         check_replaceable(path, is_ours, what)  # what another process may have put there
         if path.exists():
             old = Path(tempfile.mkdtemp(prefix=f".{path.name}.old.", dir=path.parent))
             os.replace(path, old)  # onto the empty folder just made: atomic
-        try:
-            os.replace(staging, path)
-        except BaseException:
-            if old is not None:  # put the earlier folder back
-                os.replace(old, path)
-                old = None
-            raise
+        os.replace(staging, path)
+        swapped = True
     finally:
-        shutil.rmtree(staging, ignore_errors=True)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)  # ours: checked above
+        if not swapped:
+            shutil.rmtree(staging, ignore_errors=True)
+            if old is not None and not path.exists():
+                os.replace(old, path)  # the earlier folder back where it was
+        elif old is not None:
+            shutil.rmtree(old, ignore_errors=True)  # the earlier one: ours, checked above
 
 
 class ModelFileError(ValueError):
@@ -220,6 +224,8 @@ def save(estimator, path):
         raise ValueError(
             "save cannot write callbacks (they are code); set_params(callbacks=None) first."
         )
+    # load validates the current parameters as fit does: what save writes, load reads.
+    estimator._validate_params()
     check_replaceable(path, is_model_folder, "a skdae model folder")
     record = estimator.fitted_model_
     fitted = {
@@ -352,7 +358,9 @@ def load(path, device=None):
     fitted = _checked_fitted(document, model_file)
     n_features = fitted["n_features_in_"]
     version = document["format_version"]
-    estimator = _checked_estimator(cls, document["params"], version, model_file, n_features)
+    estimator = _checked_estimator(
+        cls, document["params"], version, model_file, n_features, builds=version < 3
+    )
     # What the model was trained with: apart from the current parameters since format 3.
     trained = estimator
     if version >= 3:
@@ -479,7 +487,7 @@ def _checked_fitted(document, model_file):
     scaler = fitted.get("grad_scaler")
     if scaler is not None and not (
         isinstance(scaler, dict)
-        and set(scaler) <= _GRAD_SCALER_KEYS
+        and set(scaler) in (set(), _GRAD_SCALER_KEYS)
         and all(_number(v) and math.isfinite(v) for v in scaler.values())
     ):
         problems.append(f"grad_scaler must be float16's loss-scaler state, got {scaler!r}")
@@ -542,14 +550,17 @@ def _good_epoch(epoch, number):
 def _decoded(params, model_file):
     try:
         return decode_params(params)
-    except (TypeError, ValueError, OverflowError) as exc:
+    except (TypeError, ValueError, OverflowError, RuntimeError, IndexError, RecursionError) as exc:
         raise ModelFileError(f"{model_file} holds invalid parameters: {exc}") from None
 
 
-def _checked_estimator(cls, params, format_version, model_file, n_features):
+def _checked_estimator(cls, params, format_version, model_file, n_features, builds=True):
     """A ``cls`` with a file's parameters, set through its own validation, or ModelFileError.
 
-    ``MACHINE_PARAMS`` are never taken from a file: None.
+    ``builds``: the parameters the network was built from, checked against its
+    ``n_features`` as a fit would; the current parameters (format 3) need only be
+    valid ones, for whatever X the next fit brings. ``MACHINE_PARAMS`` are never
+    taken from a file: None.
     """
     if not isinstance(params, dict):
         raise ModelFileError(f"{model_file}: 'params' must be an object, got {params!r}.")
@@ -582,7 +593,8 @@ def _checked_estimator(cls, params, format_version, model_file, n_features):
             estimator.set_params(
                 **{k: tuple(v) for k, v in estimator.get_params().items() if isinstance(v, list)}
             )
-        estimator._check_params(None, n_features)  # the checks fit makes, without data
+        if builds:
+            estimator._check_params(None, n_features)  # the checks fit makes, without data
     except (TypeError, ValueError, OverflowError) as exc:
         raise ModelFileError(f"{model_file} holds invalid parameters: {exc}") from None
     return estimator

@@ -44,7 +44,7 @@ def to_plain(net, record):
         }
     return {
         "version": STATE_VERSION,
-        "record": record.to_plain(),
+        "record": record.to_plain(encode=False),
         "spec": dict(module.spec),
         "weights": _numpy(module.state_dict()),
         "noise": noise,
@@ -109,13 +109,29 @@ def from_plain(estimator, plain, device):
         )
         net.history = History(list(plain["history"]))
         if plain["version"] == 1:  # before records: the parameters were the current ones
-            record = record_before_records(estimator, net, plain["loss"], str(device))
+            fitted_noise = (
+                {"noise_factor": 0.0}
+                if noise is None
+                else {"noise_type": noise["type"], "noise_factor": noise["noise_factor"]}
+            )
+            record = record_before_records(
+                estimator, net, plain["loss"], str(device), noise=fitted_noise
+            )
         else:
-            record = FittedModel.from_plain(plain["record"], net.history)
+            record = FittedModel.from_plain(plain["record"], net.history, encoded=False)
             record = dataclasses.replace(record, device=str(device))  # where it is now
             if record.spec != spec or record.loss != plain["loss"]:
                 raise ValueError("its record does not describe its network")
-    except (KeyError, TypeError, ValueError, RuntimeError, AttributeError, OverflowError) as exc:
+    except (
+        KeyError,
+        TypeError,
+        ValueError,
+        RuntimeError,
+        AttributeError,
+        OverflowError,
+        IndexError,
+        RecursionError,
+    ) as exc:
         raise FittedStateError(
             f"this pickled state of {type(estimator).__name__} is not a fitted model skdae "
             f"can rebuild: {exc}"

@@ -489,6 +489,8 @@ def _earlier_output(path):
     """Whether ``path`` (an entry of TRAIN_OUTPUTS in --out) is what skdae train wrote."""
     from ._persistence import is_model_folder
 
+    if path.is_symlink():  # removing it would remove what it points to, or fail
+        return False
     if path.name == "model":
         return is_model_folder(path)
     if path.name not in _OUTPUT_FILES:

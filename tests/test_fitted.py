@@ -35,12 +35,14 @@ PARAMS = {
     "max_epochs": st.integers(1, 2),
     "batch_size": st.sampled_from([16, "auto"]),
     "early_stopping": st.booleans(),
-    "random_state": st.sampled_from([0, 1, None]),
+    "random_state": st.sampled_from([0, 1, None]) | st.builds(np.random.RandomState, st.just(5)),
     "monitor": st.booleans(),
     "device": st.sampled_from(["cpu", "auto"]),
 }
 DENSE = {"hidden_units": st.sampled_from([(6,), (5, 2), [7, 3], 4])}
 CONV = {
+    # (3, 3) fits the 9 features; (28, 28) is set after a fit, for the next X.
+    "image_shape": st.sampled_from([None, (3, 3), (1, 3, 3)]),
     "channels": st.sampled_from([(2,), (3, 2), [2, 2]]),
     "code_size": st.sampled_from([2, 3]),
     "kernel_size": st.sampled_from([1, 3]),
@@ -109,6 +111,8 @@ def test_save_pickle_and_skops_keep_every_answer_whatever_was_set_after_the_fit(
         estimator.fit(X)
         # The user changes the next fit's parameters, the network's included.
         changed = data.draw(st.fixed_dictionaries({}, optional=strategies), label="set_params")
+        if conv and data.draw(st.booleans(), label="image_shape for other X"):
+            changed["image_shape"] = (28, 28)
         estimator.set_params(**changed)
         expected = _answers(estimator, X)
         path = estimator.save(tmp_path / "model")
@@ -393,6 +397,12 @@ def test_float64_evaluation_copies_the_weights_once_per_fit(unit_X, tiny, monkey
         dae.transform(unit_X), dae.transform(unit_X.astype(np.float32)), atol=1e-5
     )
     assert not np.allclose(dae.transform(unit_X), first)
+    # Weights changed by hand: a new copy too.
+    state = {k: v * 2 for k, v in dae.net_.module_.state_dict().items()}
+    dae.net_.module_.load_state_dict(state)
+    np.testing.assert_allclose(
+        dae.transform(unit_X), dae.transform(unit_X.astype(np.float32)), atol=1e-5
+    )
 
 
 @pytest.mark.parametrize("dtype", [np.uint8, np.int64, np.float16, np.float64])
@@ -415,3 +425,69 @@ def test_the_loss_scale_of_float16_travels_with_the_model(fitted, unit_X, tmp_pa
     for kept in (pickle.loads(pickle.dumps(fitted)), skdae.load(fitted.save(tmp_path / "m"))):
         assert kept.fitted_model_.grad_scaler == state
         assert kept.net_.grad_scaler_state_ == state  # what the next call starts from
+
+
+def test_save_refuses_parameters_that_fit_and_load_would_refuse(fitted, tmp_path):
+    fitted.set_params(learning_rate=-1.0)
+    with pytest.raises(InvalidParameterError, match="learning_rate"):
+        fitted.save(tmp_path / "model")
+    assert not (tmp_path / "model").exists()
+
+
+def test_tensorboard_logs_go_beside_the_users_files(unit_X, tiny, tmp_path):
+    pytest.importorskip("tensorboard")
+    (tmp_path / "notes.txt").write_text("mine")
+    DenoisingAutoencoder(**tiny, tensorboard_dir=tmp_path).fit(unit_X)
+    DenoisingAutoencoder(**tiny, tensorboard_dir=tmp_path).fit(unit_X)
+    assert (tmp_path / "notes.txt").read_text() == "mine"
+    assert len(list(tmp_path.glob("events.out.tfevents.*"))) == 2
+
+
+def test_a_checkpoint_of_an_earlier_version_is_replaced_not_refused(unit_X, tiny, tmp_path):
+    import json
+
+    DenoisingAutoencoder(**tiny, checkpoint_dir=tmp_path).fit(unit_X)
+    state = tmp_path / "last" / "checkpoint.json"
+    document = json.loads(state.read_text())
+    del document["format"], document["identity"]["rows"]  # as the earlier version wrote it
+    state.write_text(json.dumps(document))
+    dae = DenoisingAutoencoder(**tiny, checkpoint_dir=tmp_path).fit(unit_X)
+    np.testing.assert_array_equal(
+        dae.transform(unit_X), DenoisingAutoencoder(**tiny).fit(unit_X).transform(unit_X)
+    )
+    assert json.loads(state.read_text())["format"] == "skdae-checkpoint"
+
+
+def test_a_format_2_file_loads_as_it_was_written(fitted, unit_X, tmp_path):
+    import json
+
+    from skdae._persistence import _checksum
+
+    folder = fitted.save(tmp_path / "model")
+    document = json.loads((folder / "model.json").read_text())
+    document["format_version"] = 2
+    for key in ("params", "spec", "rows", "grad_scaler"):
+        del document["fitted"][key]
+    document["params"] = {
+        k: v["tuple"] if isinstance(v, dict) else v for k, v in document["params"].items()
+    }
+    document["checksum"] = _checksum(document)
+    (folder / "model.json").write_text(json.dumps(document))
+    loaded = skdae.load(folder)
+    np.testing.assert_array_equal(loaded.transform(unit_X), fitted.transform(unit_X))
+    assert loaded.get_params() == fitted.get_params()
+    assert loaded.fitted_model_.rows == ""  # unknown: resumes no checkpoint
+
+
+def test_a_pickle_from_before_records_unpickles_with_its_own_noise(fitted, unit_X):
+    state = fitted.__getstate__()
+    plain = state["_fitted_model"]
+    plain["version"] = 1
+    del plain["record"]
+    state["loss_function_"] = plain["loss"]  # what version 1 kept on the estimator
+    state["noise_factor"] = 0.0  # set after that fit: the pickled noise is what it trained with
+    old = DenoisingAutoencoder.__new__(DenoisingAutoencoder)
+    old.__setstate__(state)
+    np.testing.assert_array_equal(old.transform(unit_X), fitted.transform(unit_X))
+    assert old.fitted_model_.params["noise_factor"] == 0.5
+    assert old.noise_factor == 0.0

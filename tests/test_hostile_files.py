@@ -102,6 +102,15 @@ def test_planted_callbacks_and_folders_are_never_taken_from_a_file(saved, tmp_pa
         (lambda d: d["fitted"].update(grad_scaler={"scale": "x"}), "grad_scaler"),
         (lambda d: d["params"].update(hidden_units={"tuple": 3}), "invalid parameters"),
         (lambda d: d["params"].update(random_state={"RandomState": [1]}), "invalid parameters"),
+        (
+            lambda d: d["params"].update(
+                random_state={"RandomState": ["MT19937", [1] * 624, 10**9, 0, 0.0]}
+            ),
+            "invalid parameters",  # numpy would read past its key array on the next draw
+        ),
+        (lambda d: d["params"].update(device={"torch.device": "bogus"}), "invalid parameters"),
+        (lambda d: d["params"].update(dropout=[[[[[0]]]]] * 2), "invalid parameters"),
+        (lambda d: d["fitted"].update(grad_scaler={"scale": 1.0}), "grad_scaler"),
         (lambda d: d["params"].update(hidden_units={"ndarray": [1], "dtype": "O"}), "invalid"),
         (lambda d: d["params"].update(activation="os.system"), "invalid parameters"),
         (lambda d: d["params"].update(kernel_size=3), "unknown parameters"),
