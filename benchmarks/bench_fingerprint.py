@@ -74,15 +74,15 @@ def main(argv=None):
     print("| what | seconds | fingerprint's share |")
     print("| --- | --- | --- |")
     print(f"| fingerprint (SHA-256 of X) | {hash_seconds:.4f} | |")
-    print(f"| one epoch of the default model | {epoch:.3f} | {hash_seconds / epoch:.2%} |")
+    print(f"| one epoch of the default model | {epoch:.3f} | {100 * hash_seconds / epoch:.3g}% |")
     print(
         f"| a fit of {args.epochs} epochs (timed) | {fit_time:.3f} | "
-        f"{hash_seconds / fit_time:.2%} |"
+        f"{100 * hash_seconds / fit_time:.3g}% |"
     )
     default_fit = epoch * args.default_epochs
     print(
         f"| a fit of {args.default_epochs} epochs (the default's on MNIST) | ~{default_fit:.0f} | "
-        f"{hash_seconds / default_fit:.3%} |"
+        f"{100 * hash_seconds / default_fit:.3g}% |"
     )
 
 
