@@ -175,7 +175,7 @@ def main(argv=None):
         parser.error(f"unknown models or contenders: {sorted(unknown)}")
     if not models or not contenders or args.epochs < 1:
         parser.error("give at least one model, one contender and one epoch")
-    from skdae._base import bfloat16_supported
+    from skdae._runtime import bfloat16_supported
 
     device = torch.device(args.device)
     precisions = [p for p in PRECISIONS if p == "float32" or bfloat16_supported(device)]

@@ -179,8 +179,7 @@ def precision_available(features, device):
     """Whether the device computes in the row's precision (bfloat16 needs hardware)."""
     if getattr(features, "precision", "float32") != "bfloat16":
         return True
-    from skdae._base import bfloat16_supported
-    from skdae._runtime import resolve_device
+    from skdae._runtime import bfloat16_supported, resolve_device
 
     return bfloat16_supported(resolve_device(device))
 

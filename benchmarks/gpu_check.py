@@ -57,7 +57,7 @@ def main(argv=None):
     import bench_speed
 
     import skdae
-    from skdae._base import check_precision
+    from skdae._runtime import check_precision
     from skdae.datasets import load_mnist
 
     X = load_mnist(args.data_home, subset="train", return_X_y=True)[0]

@@ -3,10 +3,10 @@
 from ._conv import ConvDenoisingAutoencoder
 from ._distributed import DistributedTrainingError
 from ._estimator import DenoisingAutoencoder
+from ._model_file import ModelFileError
 from ._net import TrainingDivergedError
-from ._persistence import ModelFileError, load
-
-__version__ = "0.1.0"
+from ._persistence import load
+from ._version import __version__
 
 __all__ = [
     "ConvDenoisingAutoencoder",

@@ -15,9 +15,11 @@ import math
 from pathlib import Path
 
 import torch
+from safetensors.torch import load_file, save_file
 from skorch.callbacks import Callback
+from skorch.history import History
 
-from ._persistence import (
+from ._files import (
     check_replaceable,
     cpu_tensors,
     folder_replaced_atomically,
@@ -47,8 +49,6 @@ def check_checkpoint_dir(directory):
 
 
 def _write(folder, net, identity):
-    from safetensors.torch import save_file
-
     tensors = cpu_tensors(net.module_.state_dict(), prefix="module.")
     optimizer = net.optimizer_.state_dict()
     for index, state in optimizer["state"].items():
@@ -111,8 +111,6 @@ class Checkpoint(Callback):
 
 
 def _load_module(folder, net):
-    from safetensors.torch import load_file
-
     tensors = load_file(str(folder / TENSORS_FILE), device="cpu")
     net.module_.load_state_dict(
         {k[len("module.") :]: v for k, v in tensors.items() if k.startswith("module.")}
@@ -125,8 +123,6 @@ def resume(directory, net, identity):
 
     Returns the number of epochs it holds (0 when there is nothing to resume).
     """
-    from skorch.history import History
-
     folder = Path(directory) / "last"
     if not (folder / STATE_FILE).is_file():
         return 0

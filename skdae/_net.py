@@ -2,10 +2,10 @@
 
 skorch's loop (``fit_loop``, ``notify``, the callbacks) is kept; what changes:
 
-* data: X is one tensor already on the device (or ``SparseRows``), and
-  batches are slices of a per-epoch permutation (``TensorBatches``) rather
-  than a ``DataLoader`` calling ``__getitem__`` once per sample; the
-  validation rows are drawn by a seed of their own (``get_split_datasets``);
+* data: X is one tensor already on the device (or ``SparseRows``,
+  ``HostRows``), and batches are slices of a per-epoch permutation
+  (``skdae._data.TensorBatches``); the validation rows are drawn by a seed of
+  their own (``get_split_datasets``);
 * the steps: ``train_step_single`` corrupts the batch with fresh noise and
   compares the reconstruction with the clean batch; ``validation_step`` also
   sums the squared error for the RMSE;
@@ -21,13 +21,14 @@ import contextlib
 import math
 import warnings
 
-import numpy as np
 import torch
 import torch.distributed as dist
 from skorch import NeuralNet
 from skorch.callbacks import Callback, EarlyStopping, EpochTimer, PrintLog
 from skorch.exceptions import DeviceWarning
+from torch.nn.parallel import DistributedDataParallel
 
+from ._data import HostRows, SparseRows, TensorBatches, validation_size
 from ._distributed import collective_device, guarded, share
 
 # precision -> the dtype autocast computes in (float32: no autocast).
@@ -228,180 +229,6 @@ def _raised_by_early_stopping(exception):
     return isinstance(traceback.tb_frame.f_locals.get("self"), EarlyStopping)
 
 
-def validation_size(n_samples, validation_fraction):
-    """Rows held out for validation: ``validation_fraction`` of them, at least one."""
-    return max(1, round(n_samples * validation_fraction)) if validation_fraction else 0
-
-
-class SparseRows:
-    """A scipy CSR matrix that hands out dense float32 rows on a device.
-
-    Sparse input (one-hot encoded tables) stays sparse on the host; only the
-    rows of one batch are densified, on the device, when they are indexed.
-    ``subset`` keeps rows sparse (for a validation split).
-    """
-
-    def __init__(self, matrix, device):
-        self.matrix = matrix.tocsr()
-        self.device = torch.device(device)
-
-    def __len__(self):
-        return self.matrix.shape[0]
-
-    @property
-    def shape(self):
-        return self.matrix.shape
-
-    def _rows(self, index):
-        if isinstance(index, torch.Tensor):
-            index = index.cpu().numpy()
-        return self.matrix[index]
-
-    def __getitem__(self, index):
-        dense = self._rows(index).toarray().astype("float32", copy=False)
-        return torch.from_numpy(dense).to(self.device)
-
-    def subset(self, index):
-        return SparseRows(self._rows(index), self.device)
-
-    # The per-feature statistics the corruptions learn, as torch names them.
-    def std(self, dim=0, correction=0):
-        if dim != 0 or correction != 0:
-            raise NotImplementedError("SparseRows.std is over rows, without correction")
-        mean = np.asarray(self.matrix.mean(axis=0)).ravel()
-        mean_sq = np.asarray(self.matrix.multiply(self.matrix).mean(axis=0)).ravel()
-        return self._tensor(np.sqrt(np.maximum(mean_sq - mean**2, 0)))
-
-    def aminmax(self, dim=0):
-        if dim != 0:
-            raise NotImplementedError("SparseRows.aminmax is over rows")
-        low, high = self.matrix.min(axis=0), self.matrix.max(axis=0)
-        return self._tensor(low.toarray().ravel()), self._tensor(high.toarray().ravel())
-
-    def _tensor(self, values):
-        return torch.from_numpy(np.asarray(values, dtype=np.float32)).to(self.device)
-
-
-class HostRows:
-    """Dense rows kept in host memory and copied to the device a batch at a time
-    (``data_placement="stream"``): X larger than the device's memory.
-
-    On a GPU each batch is gathered into pinned memory and copied
-    asynchronously, so the copy overlaps the device's work on the batch
-    before (``TensorBatches`` fetches one batch ahead). On the CPU a batch is
-    the same gather the in-memory path makes: both give the same model.
-
-    Parameters
-    ----------
-    tensor : torch.Tensor of shape (n_samples, n_features)
-        On the CPU (it may share a ``numpy.memmap``).
-    device : torch device
-        Where the batches go.
-    rows : torch.Tensor of int64 or None
-        The rows of ``tensor`` this holds (a validation split), None for all.
-    """
-
-    def __init__(self, tensor, device, rows=None):
-        self.tensor = tensor
-        self.device = torch.device(device)
-        self.rows = rows
-        self.pin = self.device.type == "cuda"
-
-    def __len__(self):
-        return len(self.tensor) if self.rows is None else len(self.rows)
-
-    @property
-    def shape(self):
-        return (len(self), *self.tensor.shape[1:])
-
-    def __getitem__(self, index):
-        if isinstance(index, slice):
-            index = torch.arange(len(self))[index]
-        index = index.cpu()  # a CPU permutation (TensorBatches) makes this free
-        if self.rows is not None:
-            index = self.rows[index]
-        batch = self.tensor.index_select(0, index)
-        if self.pin:
-            batch = batch.pin_memory()
-        return batch.to(self.device, non_blocking=self.pin)
-
-    def subset(self, index):
-        index = index.cpu()
-        return HostRows(self.tensor, self.device, index if self.rows is None else self.rows[index])
-
-    def _host(self):
-        return self.tensor if self.rows is None else self.tensor.index_select(0, self.rows)
-
-    def std(self, dim=0, correction=0):
-        return self._host().std(dim=dim, correction=correction).to(self.device)
-
-    def aminmax(self, dim=0):
-        low, high = torch.aminmax(self._host(), dim=dim)
-        return low.to(self.device), high.to(self.device)
-
-
-def _one_ahead(batches):
-    """Yield from ``batches``, fetching each one before the previous is used
-    (a streamed batch's copy then overlaps the work on the one before)."""
-    batches = iter(batches)
-    current = next(batches, None)
-    for following in batches:
-        yield current
-        current = following
-    if current is not None:
-        yield current
-
-
-class TensorBatches:
-    """Mini-batches of a tensor, as slices of a fresh permutation per epoch.
-
-    Parameters
-    ----------
-    data : torch.Tensor of shape (n_samples, ...)
-        Already on the device the model trains on.
-    batch_size : int
-    shuffle : bool, default=False
-    generator : torch.Generator, default=None
-        On ``data``'s device; draws the permutations.
-    min_batch_size : int, default=1
-        A last batch smaller than this joins the one before it (batch norm
-        cannot normalise a batch of one row).
-    """
-
-    def __init__(self, data, batch_size, shuffle=False, generator=None, min_batch_size=1):
-        self.data = data
-        self.batch_size = batch_size
-        self.shuffle = shuffle
-        self.generator = generator
-        self.min_batch_size = min_batch_size
-
-    def _bounds(self):
-        n_samples = len(self.data)
-        starts = list(range(0, n_samples, self.batch_size))
-        if len(starts) > 1 and n_samples - starts[-1] < self.min_batch_size:
-            starts.pop()
-        return list(zip(starts, [*starts[1:], n_samples], strict=True))
-
-    def __len__(self):
-        return len(self._bounds())
-
-    def __iter__(self):
-        if not self.shuffle:
-            batches = (self.data[start:stop] for start, stop in self._bounds())
-            yield from _one_ahead(batches) if isinstance(self.data, HostRows) else batches
-            return
-        order = torch.randperm(len(self.data), generator=self.generator, device=self.data.device)
-        if isinstance(self.data, HostRows):
-            # Drawn where the in-memory path draws it (the same batches), read on the
-            # host once per epoch, and each batch fetched one ahead.
-            order = order.cpu()
-            batches = (self.data[order[start:stop]] for start, stop in self._bounds())
-            yield from _one_ahead(batches)
-            return
-        for start, stop in self._bounds():
-            yield self.data[order[start:stop]]
-
-
 class DenoisingNet(NeuralNet):
     """skorch net for autoencoders trained on corrupted inputs.
 
@@ -485,8 +312,6 @@ class DenoisingNet(NeuralNet):
                 self.grad_scaler_.load_state_dict(state)
         self.ddp_ = None
         if self.process_group is not None:
-            from torch.nn.parallel import DistributedDataParallel
-
             # Broadcasts rank 0's weights; averages the gradients in backward.
             cuda = torch.device(self.device).type == "cuda"
             device_ids = [torch.device(self.device)] if cuda else None

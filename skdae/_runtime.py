@@ -18,7 +18,9 @@ thread's mode into the workers at each parallel region by default.)
 torch has a setter for the mode but no getter, so the caller's mode is read by
 computing a product that is denormal unless flushing is on.
 
-``resolve_device`` turns the ``device`` parameter into the device a fit runs on.
+``resolve_device`` turns the ``device`` parameter into the device a fit runs on,
+``check_precision`` refuses a precision it cannot train in, and ``torch_seed``
+turns ``random_state`` into the seed of a fit's own ``torch.Generator``.
 """
 
 import ctypes
@@ -26,7 +28,9 @@ import functools
 import os
 import sys
 from contextlib import contextmanager
+from numbers import Integral
 
+import numpy as np
 import torch
 
 
@@ -136,3 +140,48 @@ def resolve_device(device):
     elif resolved.type != "cpu":
         raise ValueError(f"device={device!r}: only 'cpu' and 'cuda' devices are supported.")
     return resolved
+
+
+def available_device(device):
+    """``device`` if it is here (and is one), else the CPU: where a model is rebuilt."""
+    try:
+        return resolve_device(device)
+    except (ValueError, TypeError):
+        return torch.device("cpu")
+
+
+def torch_seed(random_state):
+    """One integer seed for the fit's ``torch.Generator``.
+
+    None draws fresh entropy from the OS rather than from numpy's global state,
+    so that skdae never changes the caller's random streams.
+    """
+    if random_state is None:
+        return int(np.random.SeedSequence().generate_state(1, dtype=np.uint64)[0] >> 1)
+    if isinstance(random_state, Integral):
+        return int(random_state)
+    # A RandomState instance: advance it, as scikit-learn's estimators do.
+    return int(random_state.randint(np.iinfo(np.int32).max))
+
+
+def check_precision(precision, device):
+    """Refuse a ``precision`` that ``device`` cannot train in, saying what it can."""
+    if precision == "float16" and device.type != "cuda":
+        raise ValueError(
+            f"precision='float16' needs a GPU (float16 with loss scaling is a CUDA feature); "
+            f"this fit runs on {device}. Use precision='bfloat16' on CPUs that have it, or "
+            "'float32'."
+        )
+    if precision == "bfloat16" and not bfloat16_supported(device):
+        raise ValueError(
+            f"precision='bfloat16' needs bfloat16 arithmetic, which {device} lacks "
+            "(on a CPU: AVX512-BF16 or AMX; on a GPU: compute capability 8.0, Ampere, or "
+            "newer). Use precision='float32'."
+        )
+
+
+def bfloat16_supported(device):
+    """Whether ``device`` computes bfloat16 natively (emulation is slower than float32)."""
+    if device.type == "cuda":
+        return torch.cuda.is_bf16_supported(including_emulation=False)
+    return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())

@@ -10,12 +10,16 @@ unpickling goes on as it would have.
 """
 
 import dataclasses
+import warnings
 
 import numpy as np
 import torch
+from skorch.history import History
 
 from ._fitted import FittedModel, record_before_records
 from ._noise import NOISE_TYPES, make_corruption
+from ._runtime import available_device
+from ._training import loss_name, make_net
 
 # 2: the fitted record (the parameters trained with, the rows' fingerprint, ...).
 STATE_VERSION = 2
@@ -62,8 +66,6 @@ def to_plain(net, record):
 
 def from_plain(estimator, plain, device):
     """``(net, record)`` of ``estimator`` rebuilt from ``to_plain``'s data on ``device``."""
-    from skorch.history import History
-
     try:
         if plain["version"] not in (1, STATE_VERSION):
             raise ValueError(
@@ -89,7 +91,8 @@ def from_plain(estimator, plain, device):
             corruption = make_corruption(
                 noise["type"], noise["noise_factor"], bounded=noise["bounded"], tensors=tensors
             )
-        net = estimator._make_net(
+        net = make_net(
+            estimator,
             module,
             plain["loss"],
             device,
@@ -137,3 +140,57 @@ def from_plain(estimator, plain, device):
             f"can rebuild: {exc}"
         ) from None
     return net, record
+
+
+def pickled_state(state):
+    """An estimator's ``__getstate__``: its net and record as plain data."""
+    state = dict(state)  # a copy: the estimator keeps its net
+    net = state.pop("net_", None)
+    record = state.pop("fitted_model_", None)
+    if net is not None:
+        state["_fitted_model"] = to_plain(net, record)
+        if "feature_names_in_" in state:
+            state["feature_names_in_"] = [str(n) for n in state["feature_names_in_"]]
+    return state
+
+
+def unpickled_state(estimator, state):
+    """Prepare a pickled ``state`` (in place) for ``BaseEstimator.__setstate__``.
+
+    Returns None for an unfitted estimator, else ``rebuild(estimator) -> (net,
+    record)`` to call once the parameters are set.
+    """
+    fitted_model = state.pop("_fitted_model", None)
+    net = state.pop("net_", None)  # pickled whole, before the plain state
+    # Parameters added since (pickles of earlier versions): their defaults.
+    state.setdefault("distributed", "auto")
+    state.setdefault("data_placement", "auto")
+    state.setdefault("precision", "float32")
+    # Fitted attributes that the record holds now.
+    loss = state.pop("loss_function_", None) or state.pop("loss_", None)
+    device = state.pop("device_", None)
+    if isinstance(state.get("feature_names_in_"), list):
+        state["feature_names_in_"] = np.asarray(state["feature_names_in_"], dtype=object)
+    if fitted_model is None and net is None:
+        return None
+    if isinstance(fitted_model, dict) and isinstance(fitted_model.get("record"), dict):
+        device = fitted_model["record"].get("device", device)
+    if isinstance(device, str) and device.startswith("cuda") and not torch.cuda.is_available():
+        # A model trained on a GPU, unpickled where there is none: evaluate on the CPU.
+        warnings.warn(
+            f"this model was trained on {device}; torch sees no GPU here, so it is "
+            "loaded and evaluated on the CPU.",
+            UserWarning,
+            stacklevel=3,
+        )
+
+    def rebuild(estimator):
+        if fitted_model is not None:
+            return from_plain(estimator, fitted_model, available_device(device or "cpu"))
+        # A whole net, pickled by an early version: its record from what it holds.
+        if not hasattr(net.module_, "spec"):
+            net.module_.spec = estimator._module_spec(estimator.n_features_in_)
+        where = str(available_device(device or net.device))
+        return net, record_before_records(estimator, net, loss or loss_name(net), where)
+
+    return rebuild

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from skorch.callbacks import Callback
+from tqdm.auto import tqdm
 
 from ._distributed import writes
 from ._modules import ACTIVATIONS, evaluating, layer_table
@@ -48,7 +49,6 @@ class ProgressBar(Callback):
             print(layer_table(net.module_, X.shape[1]))
 
     def on_epoch_begin(self, net, dataset_train=None, **kwargs):
-        from tqdm.auto import tqdm
 
         # The batches the net will really draw (batch norm merges a last batch of one row).
         total = (

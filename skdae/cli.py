@@ -8,14 +8,25 @@ other commands load such a model.
 import argparse
 import copy
 import json
+import shutil
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
+import torch
+from sklearn.datasets import load_digits
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import train_test_split
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
 
+from . import ConvDenoisingAutoencoder, DenoisingAutoencoder, __version__
 from ._modules import ACTIVATIONS, DOWNSAMPLING
 from ._noise import NOISE_TYPES
+from ._persistence import MODEL_FILE, ModelFileError, is_model_folder, load
+from .callbacks import ReconstructionImages
+from .datasets import load_mnist
 
 
 class CLIError(Exception):
@@ -87,19 +98,14 @@ def load_dataset(name, data_home=None, random_state=0, label_column=None):
     files), or a ``.npy``/``.csv`` file of rows (split 80/20; labels from
     ``label_column``, else none).
     """
-    from sklearn.model_selection import train_test_split
 
     if name == "digits":
-        from sklearn.datasets import load_digits
-
         X, y = load_digits(return_X_y=True)
         X_train, X_test, y_train, y_test = train_test_split(
             X / 16.0, y, test_size=0.25, random_state=random_state, stratify=y
         )
         return X_train, y_train, X_test, y_test, (8, 8)
     if name == "mnist":
-        from .datasets import load_mnist
-
         X_train, y_train = load_mnist(data_home, subset="train", return_X_y=True)
         X_test, y_test = load_mnist(data_home, subset="test", return_X_y=True)
         return X_train, y_train, X_test, y_test, (28, 28)
@@ -318,7 +324,6 @@ def _given(args, options):
 
 
 def _estimator_from(args, image_shape=None):
-    from . import ConvDenoisingAutoencoder, DenoisingAutoencoder
 
     for other in ARCHITECTURES:
         misplaced = _given(args, ARCHITECTURE_OPTIONS[other].items())
@@ -340,7 +345,6 @@ def _estimator_from(args, image_shape=None):
 
 def _noisy_copy(estimator, X, seed=0):
     """X corrupted once by the model's own corruption, with a fixed seed."""
-    import torch
 
     corruption = estimator.net_.corruption
     if corruption is None:
@@ -356,9 +360,6 @@ def _rmse(a, b):
 
 
 def _probe_accuracy(codes_train, y_train, codes_test, y_test):
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
 
     probe = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000))
     return float(probe.fit(codes_train, y_train).score(codes_test, y_test))
@@ -366,7 +367,6 @@ def _probe_accuracy(codes_train, y_train, codes_test, y_test):
 
 def _load_model(path):
     """``(model, run)``: the model, and what ``skdae train`` recorded of its run ({} if none)."""
-    from ._persistence import MODEL_FILE, ModelFileError, load
 
     path = Path(path)
     if (path / "model").is_dir() and not (path / MODEL_FILE).is_file():
@@ -403,7 +403,6 @@ def _data_for(model, run, args):
 
 
 def _train(args):
-    from .callbacks import ReconstructionImages
     from .plotting import plot_latent_map, plot_learning_curve
 
     dataset = args.dataset or "mnist"
@@ -487,7 +486,6 @@ _OUTPUT_FILES = {
 
 def _earlier_output(path):
     """Whether ``path`` (an entry of TRAIN_OUTPUTS in --out) is what skdae train wrote."""
-    from ._persistence import is_model_folder
 
     if path.is_symlink():  # removing it would remove what it points to, or fail
         return False
@@ -509,7 +507,6 @@ def _earlier_output(path):
 def _fresh_out(out, overwrite):
     """``out``, with no output of an earlier run in it (removed with ``overwrite``,
     but only where it holds nothing skdae train did not write)."""
-    import shutil
 
     stale = [out / name for name in TRAIN_OUTPUTS if (out / name).exists()]
     if stale and not overwrite:
@@ -566,7 +563,6 @@ def _print_metrics(metrics):
 
 def _write_projector(log_dir, codes, images, labels, image_shape):
     """The codes for TensorBoard's embedding projector, with labels and a sprite."""
-    import torch
     from torch.utils.tensorboard import SummaryWriter
 
     writer = SummaryWriter(log_dir=str(log_dir))
@@ -637,7 +633,6 @@ def _embed(args):
 
 
 def _demo(args):
-    from . import DenoisingAutoencoder
     from .plotting import plot_reconstructions
 
     X_train, y_train, X_test, y_test, image_shape = load_dataset(
@@ -698,7 +693,6 @@ def build_parser():
     parser = argparse.ArgumentParser(
         prog="skdae", description="Denoising autoencoders for scikit-learn."
     )
-    from . import __version__
 
     parser.add_argument("--version", action="version", version=f"skdae {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -827,7 +821,6 @@ def build_parser():
 
 def main(argv=None):
     """Run a command; a user's mistake prints one line on stderr and returns 2."""
-    from ._persistence import ModelFileError
 
     args = build_parser().parse_args(argv)
     try:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 from sklearn.utils import Bunch
+from tqdm.auto import tqdm
 
 # Mirrors that serve the four files under their standard names, tried in order.
 MNIST_MIRRORS = (
@@ -173,7 +174,6 @@ def read_idx(path, expected=None, compressed=None):
 
 def _download(name, folder, mirrors):
     """Fetch ``name.gz`` into ``folder``: a temporary file, renamed once verified."""
-    from tqdm.auto import tqdm
 
     folder.mkdir(parents=True, exist_ok=True)
     errors = []

@@ -12,6 +12,8 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 
+from ._noise import make_corruption
+
 
 def denoising_score(estimator, X, *, noise_type="gaussian", noise_factor=0.5, random_state=0):
     """Return minus the RMSE between X and the model's reconstruction of a corrupted X.
@@ -53,7 +55,6 @@ def denoising_score(estimator, X, *, noise_type="gaussian", noise_factor=0.5, ra
     >>> bool(-1 < denoising_score(dae, X) < 0)
     True
     """
-    from ._noise import make_corruption
 
     model = estimator
     if hasattr(estimator, "steps"):  # a Pipeline: corrupt what the autoencoder sees

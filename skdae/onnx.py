@@ -37,6 +37,7 @@ import math
 
 import numpy as np
 import torch
+from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
 from ._conv import ConvDenoisingAutoencoder
@@ -225,7 +226,6 @@ def _emit(graph, x, layers, shape):
 
 
 def _module(estimator):
-    from sklearn.utils.validation import check_is_fitted
 
     check_is_fitted(estimator)
     return estimator.net_.module_

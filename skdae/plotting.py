@@ -2,6 +2,7 @@
 imported only when a figure is drawn."""
 
 import numpy as np
+from sklearn.decomposition import PCA
 
 
 def _pyplot():
@@ -107,8 +108,6 @@ def plot_latent_map(codes, labels=None, path=None, title="latent codes"):
     plt = _pyplot()
     codes = np.asarray(codes, dtype=np.float64)
     if codes.shape[1] > 2:
-        from sklearn.decomposition import PCA
-
         codes = PCA(n_components=2, random_state=0).fit_transform(codes)
         axes_labels = ("PC 1 of the code", "PC 2 of the code")
     elif codes.shape[1] == 2:

@@ -51,7 +51,7 @@ def test_scale_benchmark_quick_mode_measures_both_methods():
 def test_precision_benchmark_quick_mode_runs_both_models_and_the_loop():
     import torch
 
-    from skdae._base import bfloat16_supported
+    from skdae._runtime import bfloat16_supported
 
     out = _run("bench_precision.py", "--quick")
     lines = out.splitlines()

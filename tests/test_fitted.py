@@ -271,7 +271,7 @@ def test_an_interrupted_replace_keeps_the_earlier_model(
             raise OSError("disk gone")
         return real_replace(src, dst)
 
-    monkeypatch.setattr("skdae._persistence.os.replace", failing)
+    monkeypatch.setattr("skdae._files.os.replace", failing)
     with pytest.raises(OSError, match="disk gone"):
         other.save(path)
     monkeypatch.undo()
@@ -386,7 +386,7 @@ def test_float64_evaluation_copies_the_weights_once_per_fit(unit_X, tiny, monkey
     copies = []
     real = copy.deepcopy
     monkeypatch.setattr(
-        "skdae._base.copy.deepcopy", lambda x, *memo: copies.append(1) or real(x, *memo)
+        "skdae._inference.copy.deepcopy", lambda x, *memo: copies.append(1) or real(x, *memo)
     )
     first = dae.transform(unit_X)
     for _ in range(3):
@@ -461,7 +461,7 @@ def test_a_checkpoint_of_an_earlier_version_is_replaced_not_refused(unit_X, tiny
 def test_a_format_2_file_loads_as_it_was_written(fitted, unit_X, tmp_path):
     import json
 
-    from skdae._persistence import _checksum
+    from skdae._model_file import checksum as _checksum
 
     folder = fitted.save(tmp_path / "model")
     document = json.loads((folder / "model.json").read_text())

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 import skdae
 from skdae import DenoisingAutoencoder, ModelFileError
-from skdae._persistence import _checksum
+from skdae._model_file import checksum as _checksum
 
 
 @pytest.fixture(scope="module")

@@ -1,6 +1,6 @@
 import torch
 
-from skdae._net import TensorBatches
+from skdae._data import TensorBatches
 
 
 def test_shuffled_batches_cover_every_row_once_per_epoch():

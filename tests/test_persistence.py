@@ -149,7 +149,7 @@ def test_unfitted_estimator_cannot_be_saved(tmp_path):
 def test_a_format_1_file_loads_with_the_code_layer_it_had(digits, tmp_path):
     import json
 
-    from skdae._persistence import _checksum
+    from skdae._model_file import checksum as _checksum
 
     X, _ = digits
     dae = DenoisingAutoencoder((8, 3), max_epochs=1, random_state=0).fit(X)

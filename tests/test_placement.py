@@ -6,8 +6,7 @@ import scipy.sparse as sp
 import torch
 
 from skdae import DenoisingAutoencoder
-from skdae._base import STREAM_ABOVE_FREE_FRACTION, choose_placement
-from skdae._net import HostRows, _one_ahead
+from skdae._data import STREAM_ABOVE_FREE_FRACTION, HostRows, _one_ahead, choose_placement
 
 
 def small(**params):

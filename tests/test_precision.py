@@ -9,7 +9,7 @@ from sklearn.model_selection import GridSearchCV
 
 import skdae
 from skdae import ConvDenoisingAutoencoder, DenoisingAutoencoder
-from skdae._base import bfloat16_supported
+from skdae._runtime import bfloat16_supported
 
 bf16 = pytest.mark.skipif(
     not bfloat16_supported(torch.device("cpu")), reason="this CPU has no bfloat16 arithmetic"

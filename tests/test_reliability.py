@@ -297,7 +297,7 @@ def test_sparse_unbounded_data_gets_noise_scaled_like_dense():
 
 
 def test_fit_on_a_read_only_memmap_shares_it_and_trains_the_same_model(digits, tmp_path):
-    from skdae._base import _as_tensor
+    from skdae._data import as_tensor as _as_tensor
 
     X = np.ascontiguousarray(digits[0], dtype=np.float32)
     np.save(tmp_path / "X.npy", X)
