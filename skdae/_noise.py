@@ -27,7 +27,7 @@ class _Corruption:
     def statistics(cls, X):
         """What this kind learns from unbounded training data X: ``{name: tensor}``.
 
-        X is a tensor, or ``skdae._net.SparseRows`` (both offer ``std`` and
+        X is a tensor, or ``skdae._data.SparseRows`` (both offer ``std`` and
         ``aminmax`` over rows).
         """
         return {}

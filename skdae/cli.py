@@ -24,7 +24,8 @@ from sklearn.preprocessing import StandardScaler
 from . import ConvDenoisingAutoencoder, DenoisingAutoencoder, __version__
 from ._modules import ACTIVATIONS, DOWNSAMPLING
 from ._noise import NOISE_TYPES
-from ._persistence import MODEL_FILE, ModelFileError, is_model_folder, load
+from ._model_file import MODEL_FILE, ModelFileError
+from ._persistence import is_model_folder, load
 from .callbacks import ReconstructionImages
 from .datasets import load_mnist
 

@@ -6,7 +6,13 @@ import scipy.sparse as sp
 import torch
 
 from skdae import DenoisingAutoencoder
-from skdae._data import STREAM_ABOVE_FREE_FRACTION, HostRows, _one_ahead, choose_placement
+from skdae._data import (
+    STREAM_ABOVE_FREE_FRACTION,
+    HostRows,
+    TensorBatches,
+    _one_ahead,
+    choose_placement,
+)
 
 
 def small(**params):
@@ -64,16 +70,23 @@ def test_auto_streams_only_what_does_not_fit_on_a_gpu():
 
 
 def test_streamed_batches_are_fetched_one_ahead():
+    # Through TensorBatches, as a fit draws them: each batch of HostRows is fetched
+    # before the one before it is used, so that its copy overlaps that work.
     log = []
 
-    def batches():
-        for i in range(3):
-            log.append(f"fetch {i}")
-            yield i
+    class LoggedRows(HostRows):
+        def __getitem__(self, index):
+            log.append("fetch")
+            return super().__getitem__(index)
 
-    for batch in _one_ahead(batches()):
-        log.append(f"use {batch}")
-    assert log == ["fetch 0", "fetch 1", "use 0", "fetch 2", "use 1", "use 2"]
+    rows = LoggedRows(torch.arange(12.0).reshape(6, 2), "cpu")
+    for shuffle in (False, True):
+        log.clear()
+        batches = TensorBatches(rows, batch_size=2, shuffle=shuffle)
+        for _ in batches:
+            log.append("use")
+        assert log == ["fetch", "fetch", "use", "fetch", "use", "use"], shuffle
+    # A tensor on the device is sliced as it is used: nothing to fetch ahead.
     assert list(_one_ahead(iter([]))) == []
 
 

@@ -72,9 +72,18 @@ def test_denormals_flushed_leaves_other_devices_alone(caller_flush_mode):
 
 
 def test_fit_leaves_the_thread_count_alone(unit_X, tiny):
+    # A count that is not torch's default, so that a fit setting its own (or
+    # resetting to the default) is seen.
     threads = torch.get_num_threads()
-    DenoisingAutoencoder(**tiny).fit(unit_X)
-    assert torch.get_num_threads() == threads
+    torch.set_num_threads(1 if threads > 1 else 2)
+    try:
+        chosen = torch.get_num_threads()
+        dae = DenoisingAutoencoder(**tiny).fit(unit_X)
+        assert torch.get_num_threads() == chosen
+        dae.transform(unit_X)
+        assert torch.get_num_threads() == chosen
+    finally:
+        torch.set_num_threads(threads)
 
 
 def test_assume_finite_skips_the_scan_like_sklearn(unit_X, tiny):
