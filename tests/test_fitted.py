@@ -416,13 +416,25 @@ def test_denoising_score_reads_any_numeric_dtype_as_float32_would(digits, dtype)
     assert denoising_score(dae, binary) == pytest.approx(expected, rel=1e-5)
 
 
-def test_the_loss_scale_of_float16_travels_with_the_model(fitted, unit_X, tmp_path):
-    import dataclasses
+def test_the_loss_scale_of_float16_travels_with_the_model(monkeypatch, digits, tmp_path):
+    # float16's loss scaling runs on the CPU too once the GPU check is lifted (torch's CPU
+    # autocast knows float16): the scaler's state must reach the record, pickles, files
+    # and checkpoints, so that the next call starts from the scale this one settled on.
+    import json
 
-    state = {"scale": 1024.0, "growth_factor": 2.0, "backoff_factor": 0.5,
-             "growth_interval": 2000, "_growth_tracker": 17}  # fmt: skip
-    fitted.fitted_model_ = dataclasses.replace(fitted.fitted_model_, grad_scaler=state)
-    for kept in (pickle.loads(pickle.dumps(fitted)), skdae.load(fitted.save(tmp_path / "m"))):
+    from skdae import _training
+
+    monkeypatch.setattr(_training, "check_precision", lambda precision, device: None)
+    X, _ = digits
+    params = dict(hidden_units=(16, 4), max_epochs=2, precision="float16", random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        dae = DenoisingAutoencoder(**params, checkpoint_dir=tmp_path / "ckpt").fit(X)
+    state = dae.fitted_model_.grad_scaler
+    assert state is not None and state["scale"] > 0 and set(state) >= {"_growth_tracker"}
+    checkpoint = json.loads((tmp_path / "ckpt" / "last" / "checkpoint.json").read_text())
+    assert checkpoint["grad_scaler"] == state
+    for kept in (pickle.loads(pickle.dumps(dae)), skdae.load(dae.save(tmp_path / "m"))):
         assert kept.fitted_model_.grad_scaler == state
         assert kept.net_.grad_scaler_state_ == state  # what the next call starts from
 

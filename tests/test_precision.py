@@ -83,9 +83,9 @@ def test_float16_on_a_cpu_is_refused_before_training(unit_X, tiny):
 
 
 def test_bfloat16_where_the_device_lacks_it_is_refused(monkeypatch, unit_X, tiny):
-    from skdae import _base
+    from skdae import _runtime
 
-    monkeypatch.setattr(_base, "bfloat16_supported", lambda device: False)
+    monkeypatch.setattr(_runtime, "bfloat16_supported", lambda device: False)
     with pytest.raises(ValueError, match="precision='bfloat16' needs bfloat16 arithmetic"):
         DenoisingAutoencoder(**tiny, precision="bfloat16").fit(unit_X)
 
@@ -93,9 +93,9 @@ def test_bfloat16_where_the_device_lacks_it_is_refused(monkeypatch, unit_X, tiny
 def test_float16_scales_the_loss(monkeypatch, digits):
     # The loss-scaling path, exercised on the CPU (torch's CPU autocast knows float16 too);
     # on a GPU it is the same code.
-    from skdae import _base
+    from skdae import _training
 
-    monkeypatch.setattr(_base, "check_precision", lambda precision, device: None)
+    monkeypatch.setattr(_training, "check_precision", lambda precision, device: None)
     scales = []
     original = torch.amp.GradScaler.update
 

@@ -255,7 +255,7 @@ def test_early_stopping_checkpoints_the_best_epoch(digits, tmp_path):
 def test_sparse_input_trains_the_same_model_as_dense_a_batch_at_a_time(monkeypatch, fmt):
     import scipy.sparse as sp
 
-    from skdae import _base
+    from skdae import _inference
 
     sparse = sp.random(1000, 40, density=0.1, random_state=0, format=fmt)
     sparse.data[:] = 1.0
@@ -268,7 +268,7 @@ def test_sparse_input_trains_the_same_model_as_dense_a_batch_at_a_time(monkeypat
         return original(self, *args, **kwargs)
 
     monkeypatch.setattr(sp.csr_matrix, "toarray", spy)
-    monkeypatch.setattr(_base, "EVAL_BATCH_SIZE", 64)
+    monkeypatch.setattr(_inference, "EVAL_BATCH_SIZE", 64)
     params = dict(
         hidden_units=(8, 3),
         max_epochs=2,
