@@ -1,4 +1,6 @@
-"""Data sets: ``load_mnist`` reads (and, on request, downloads) MNIST's IDX files."""
+"""Data sets: ``load_mnist`` reads (and, on request, downloads) MNIST's IDX files;
+``read_table`` reads rows from a ``.npy`` or ``.csv`` file; ``load_train_test``
+gives the command line's data sets split into training and test rows."""
 
 import gzip
 import hashlib
@@ -9,6 +11,8 @@ import urllib.request
 from pathlib import Path
 
 import numpy as np
+from sklearn.datasets import load_digits
+from sklearn.model_selection import train_test_split
 from sklearn.utils import Bunch
 from tqdm.auto import tqdm
 
@@ -278,3 +282,163 @@ def load_mnist(
             f"subset={subset!r}, read from {folder}."
         ),
     )
+
+
+def _is_number(text):
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def read_table(path, label_column=None):
+    """Read rows of numbers, and optionally a column of labels, from a file.
+
+    Parameters
+    ----------
+    path : path-like
+        A ``.npy`` file of a 2-D array, or a ``.csv`` file of numbers that may
+        start with a header row (detected: a field that is not a number).
+    label_column : str, default=None
+        A header name or a 0-based column index: that column is returned as
+        the labels and left out of the features.
+
+    Returns
+    -------
+    X : ndarray of shape (n_samples, n_features)
+    y : ndarray of shape (n_samples,) or None
+        Integers when every label is a whole number, floats for other numbers,
+        else strings; None without ``label_column``.
+
+    Raises
+    ------
+    ValueError
+        When the file is not a table of numbers, ``label_column`` is not one of
+        its columns, or a value is NaN or infinite.
+
+    See Also
+    --------
+    load_train_test : Reads a file with it, then splits the rows.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from skdae.datasets import read_table
+    >>> path = Path(tempfile.mkdtemp()) / "rows.csv"
+    >>> _ = path.write_text("a,b,kind\n0.5,1.0,2\n0.25,0.0,1\n")
+    >>> X, y = read_table(path, label_column="kind")
+    >>> X.tolist(), y.tolist()
+    ([[0.5, 1.0], [0.25, 0.0]], [2, 1])
+    """
+    path = Path(path)
+    names, table = None, None
+    if path.suffix == ".npy":
+        table = np.load(path)
+        if table.ndim != 2:
+            raise ValueError(f"{path} must hold a 2-D table (rows x features), got {table.shape}")
+        n_columns = table.shape[1]
+    else:
+        with path.open() as file:
+            first = file.readline().strip().split(",")
+        n_columns = len(first)
+        if not all(map(_is_number, first)):
+            names = [name.strip() for name in first]
+    index = None
+    if label_column is not None:
+        if names and label_column in names:
+            index = names.index(label_column)
+        elif str(label_column).isdigit() and int(label_column) < n_columns:
+            index = int(label_column)
+        else:
+            known = f"; its header is {names}" if names else ""
+            raise ValueError(f"label column {label_column!r} is not a column of {path}{known}")
+    features = [c for c in range(n_columns) if c != index]
+    if table is not None:
+        X, y = table[:, features], None if index is None else table[:, index]
+    else:
+        read = dict(delimiter=",", skiprows=1 if names else 0, ndmin=2)
+        try:
+            X = np.loadtxt(path, usecols=features, **read)
+            y = None if index is None else np.loadtxt(path, usecols=[index], dtype=str, **read)
+        except ValueError as exc:
+            raise ValueError(f"cannot read {path} as a table of numbers: {exc}") from None
+        if y is not None:
+            y = y.ravel()
+            if all(map(_is_number, y)):
+                y = y.astype(float)
+                if (y == np.round(y)).all():
+                    y = y.astype(int)
+    if not np.isfinite(X).all():
+        raise ValueError(f"{path} holds NaN or infinite values; the autoencoders need numbers")
+    return X, y
+
+
+def load_train_test(name, data_home=None, random_state=0, label_column=None):
+    """Load a data set by name, split into training and test rows.
+
+    Parameters
+    ----------
+    name : str
+        ``"digits"`` (scikit-learn's, X / 16, split 75/25, stratified),
+        ``"mnist"`` (its train and test files, see ``load_mnist``), or the
+        path of a ``.npy``/``.csv`` file of rows (``read_table``; split 80/20).
+    data_home : path-like, default=None
+        For MNIST, as in ``load_mnist``.
+    random_state : int, default=0
+        Seeds the split.
+    label_column : str, default=None
+        For a file: the column of labels, as in ``read_table``.
+
+    Returns
+    -------
+    X_train, y_train, X_test, y_test : ndarrays (the y None without labels)
+    image_shape : tuple of int or None
+        ``(height, width)`` of a row viewed as an image: digits and MNIST, and
+        a file whose rows are square and in [0, 1]; else None.
+
+    Raises
+    ------
+    ValueError
+        For an unknown name or a file that cannot be read; ``FileNotFoundError``
+        for a missing file.
+
+    See Also
+    --------
+    load_mnist : MNIST's files.
+    read_table : Rows from a file.
+
+    Examples
+    --------
+    >>> from skdae.datasets import load_train_test
+    >>> X_train, y_train, X_test, y_test, image_shape = load_train_test("digits")
+    >>> X_train.shape, X_test.shape, image_shape
+    ((1347, 64), (450, 64), (8, 8))
+    """
+    if name == "digits":
+        X, y = load_digits(return_X_y=True)
+        X_train, X_test, y_train, y_test = train_test_split(
+            X / 16.0, y, test_size=0.25, random_state=random_state, stratify=y
+        )
+        return X_train, y_train, X_test, y_test, (8, 8)
+    if name == "mnist":
+        X_train, y_train = load_mnist(data_home, subset="train", return_X_y=True)
+        X_test, y_test = load_mnist(data_home, subset="test", return_X_y=True)
+        return X_train, y_train, X_test, y_test, (28, 28)
+    path = Path(name)
+    if path.suffix not in (".npy", ".csv"):
+        raise ValueError(f"the data set must be digits, mnist, or a .npy/.csv file; got {name!r}")
+    if not path.is_file():
+        raise FileNotFoundError(f"no such file: {path}")
+    X, y = read_table(path, label_column)
+    if y is None:
+        X_train, X_test = train_test_split(X, test_size=0.2, random_state=random_state)
+        y_train = y_test = None
+    else:
+        X_train, X_test, y_train, y_test = train_test_split(
+            X, y, test_size=0.2, random_state=random_state
+        )
+    side = int(round(np.sqrt(X.shape[1])))
+    square = side * side == X.shape[1] and X.min() >= 0 and X.max() <= 1
+    return X_train, y_train, X_test, y_test, (side, side) if square else None

@@ -1,16 +1,20 @@
-"""Scores for choosing an autoencoder without labels.
+"""Scores for choosing an autoencoder, without labels and with them.
 
 ``estimator.score(X)`` is minus the RMSE of the reconstruction of clean rows;
 it prefers models trained with little noise, so a search over ``noise_factor``
 that selects on it always picks the least. ``denoising_score`` instead
 corrupts X once, with a corruption fixed by the scorer (not by the model), and
 measures how well the model restores the clean rows: the same test for every
-candidate, whatever noise each was trained with.
+candidate, whatever noise each was trained with (``corrupted_copy`` is that
+copy). ``probe_accuracy`` measures the codes with labels: a linear probe.
 """
 
 import numpy as np
 import scipy.sparse as sp
 import torch
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
 
 from ._noise import make_corruption
 
@@ -56,30 +60,116 @@ def denoising_score(estimator, X, *, noise_type="gaussian", noise_factor=0.5, ra
     True
     """
 
+    model, X = _autoencoder_and_input(estimator, X)
+    noisy = corrupted_copy(
+        model, X, noise_type=noise_type, noise_factor=noise_factor, random_state=random_state
+    )
+    restored = model.reconstruct(noisy)
+    return -float(np.sqrt(np.mean((restored - X) ** 2, dtype=np.float64)))
+
+
+def _autoencoder_and_input(estimator, X):
+    """The autoencoder of ``estimator`` (itself, or a Pipeline's last step) and X as it
+    sees it, as float32 (float64 stays float64): any numeric dtype scores as its float32
+    values would (a noisy copy cast back to uint8 would wrap its negative values)."""
     model = estimator
     if hasattr(estimator, "steps"):  # a Pipeline: corrupt what the autoencoder sees
         if len(estimator.steps) > 1:
             X = estimator[:-1].transform(X)
         model = estimator.steps[-1][1]
     X = X.toarray() if sp.issparse(X) else np.asarray(X)
-    # Any numeric dtype scores as its float32 values would: the noisy copy must not be
-    # cast back to an integer dtype (negative values would wrap) or to float16.
-    if X.dtype != np.float64:
-        X = X.astype(np.float32)
+    return model, X if X.dtype == np.float64 else X.astype(np.float32)
+
+
+def corrupted_copy(estimator, X, *, noise_type="gaussian", noise_factor=0.5, random_state=0):
+    """Return X corrupted once, as ``denoising_score`` corrupts it.
+
+    Parameters
+    ----------
+    estimator : fitted skdae estimator
+        Its ``loss_function_`` says whether X is in [0, 1] (bce: Gaussian noise
+        clipped, salt and pepper at 0 and 1) or not (noise scaled by each
+        feature's standard deviation in X).
+    X : array-like of shape (n_samples, n_features)
+        The clean rows.
+    noise_type : {"gaussian", "masking", "salt_and_pepper", "swap"}, default="gaussian"
+        The corruption.
+    noise_factor : float, default=0.5
+        Its strength, as the estimators' parameter of that name.
+    random_state : int, default=0
+        Seeds the corruption.
+
+    Returns
+    -------
+    X_noisy : ndarray of shape (n_samples, n_features)
+        In X's float dtype (float32 for other dtypes).
+
+    See Also
+    --------
+    denoising_score : How well a model restores X from this copy.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from skdae import DenoisingAutoencoder
+    >>> from skdae.metrics import corrupted_copy
+    >>> X = load_digits().data / 16.0
+    >>> dae = DenoisingAutoencoder((32, 8), max_epochs=1, random_state=0).fit(X)
+    >>> noisy = corrupted_copy(dae, X, noise_factor=0.5)
+    >>> noisy.shape, bool(noisy.min() >= 0 and noisy.max() <= 1)  # clipped: bce data
+    ((1797, 64), True)
+    """
+    X = np.asarray(X)
+    dtype = X.dtype if X.dtype == np.float64 else np.float32
     clean = torch.as_tensor(X, dtype=torch.float32)
-    corruption = make_corruption(
-        noise_type,
-        noise_factor,
-        bounded=model.loss_function_ == "bce",
-        X=clean,
-    )
-    noisy = (
-        clean
-        if corruption is None
-        else corruption(clean, torch.Generator().manual_seed(random_state))
-    )
-    restored = model.reconstruct(noisy.numpy().astype(X.dtype, copy=False))
-    return -float(np.sqrt(np.mean((restored - X) ** 2, dtype=np.float64)))
+    bounded = estimator.loss_function_ == "bce"
+    corruption = make_corruption(noise_type, noise_factor, bounded=bounded, X=clean)
+    if corruption is None:
+        return X.astype(dtype)
+    noisy = corruption(clean, torch.Generator().manual_seed(random_state))
+    return noisy.numpy().astype(dtype, copy=False)
+
+
+def probe_accuracy(estimator, X_train, y_train, X_test, y_test):
+    """Return the test accuracy of a logistic regression on the estimator's codes.
+
+    A linear probe: ``StandardScaler`` and ``LogisticRegression`` fitted on the
+    codes of the training rows, scored on those of the test rows. It measures
+    how much of the labels' information the features carry, linearly.
+
+    Parameters
+    ----------
+    estimator : fitted transformer or None
+        Gives the codes (``transform``); None probes the rows themselves.
+    X_train, X_test : array-like of shape (n_samples, n_features)
+        Training and test rows.
+    y_train, y_test : array-like of shape (n_samples,)
+        Their labels.
+
+    Returns
+    -------
+    accuracy : float
+        The probe's accuracy on the test rows.
+
+    See Also
+    --------
+    denoising_score : A score that needs no labels.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from skdae import DenoisingAutoencoder
+    >>> from skdae.metrics import probe_accuracy
+    >>> X, y = load_digits(return_X_y=True)
+    >>> X = X / 16.0
+    >>> dae = DenoisingAutoencoder((32, 8), max_epochs=2, random_state=0).fit(X[:1000])
+    >>> 0.5 < probe_accuracy(dae, X[:1000], y[:1000], X[1000:], y[1000:]) <= 1
+    True
+    """
+    if estimator is not None:
+        X_train, X_test = estimator.transform(X_train), estimator.transform(X_test)
+    probe = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000))
+    return float(probe.fit(X_train, y_train).score(X_test, y_test))
 
 
 def make_denoising_scorer(*, noise_type="gaussian", noise_factor=0.5, random_state=0):
