@@ -93,3 +93,33 @@ def history_records(history):
 def cpu_tensors(state_dict, prefix=""):
     """``{prefix + name: contiguous CPU tensor}``, as safetensors writes them."""
     return {prefix + k: v.detach().cpu().contiguous() for k, v in state_dict.items()}
+
+
+def holds_only(*patterns):
+    """A recogniser for ``remove_outputs``: a file (no patterns), or a folder whose
+    files all match ``patterns`` (relative paths, ``Path.match``); never a link."""
+
+    def recognises(path):
+        if path.is_symlink():  # removing it would remove what it points to, or fail
+            return False
+        if not patterns:
+            return path.is_file()
+        return path.is_dir() and not any(
+            entry.is_symlink()
+            or (entry.is_file() and not any(entry.relative_to(path).match(p) for p in patterns))
+            for entry in path.rglob("*")
+        )
+
+    return recognises
+
+
+def remove_outputs(folder, outputs):
+    """Remove ``folder / name`` for each ``name: recognises`` of ``outputs`` that exists,
+    once every one of them is recognised; else ``FileExistsError`` naming the first
+    that holds something else, and nothing removed."""
+    present = [folder / name for name in outputs if (folder / name).exists()]
+    foreign = [path for path in present if not outputs[path.name](path)]
+    if foreign:
+        raise FileExistsError(f"{foreign[0]} holds other files")
+    for path in present:
+        shutil.rmtree(path) if path.is_dir() and not path.is_symlink() else path.unlink()

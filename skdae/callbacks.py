@@ -417,3 +417,29 @@ class ReconstructionImages(Callback):
                 loop=0,
             )
         self.clean_ = self.noisy_ = None
+
+
+def write_projector(log_dir, codes, images, labels, image_shape):
+    """Write ``codes`` for TensorBoard's embedding projector, with labels and a sprite
+    of ``images`` (rows viewed as ``image_shape``)."""
+    from torch.utils.tensorboard import SummaryWriter
+
+    writer = SummaryWriter(log_dir=str(log_dir))
+    writer.add_embedding(
+        torch.as_tensor(codes),
+        metadata=None if labels is None else [int(v) for v in labels[: len(codes)]],
+        label_img=torch.as_tensor(np.asarray(images, dtype=np.float32)).reshape(
+            -1, 1, *image_shape
+        ),
+        tag="test_codes",
+    )
+    writer.close()
+
+
+def tensorboard_installed():
+    """Whether the optional ``tensorboard`` package is there to write logs."""
+    try:
+        import tensorboard  # noqa: F401
+    except ImportError:
+        return False
+    return True

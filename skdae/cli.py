@@ -12,24 +12,23 @@ traceback.
 import argparse
 import json
 import re
-import shutil
 import sys
 import time
 from numbers import Integral, Real
 from pathlib import Path
 
 import numpy as np
-import torch
 from sklearn.utils._param_validation import Interval, InvalidParameterError, StrOptions
 
 from ._conv import ConvDenoisingAutoencoder
 from ._estimator import DenoisingAutoencoder
+from ._files import holds_only, remove_outputs
 from ._model_file import MODEL_FILE, ModelFileError
 from ._net import TrainingDivergedError
 from ._persistence import is_model_folder, load
 from ._runtime import resolve_device
 from ._version import __version__
-from .callbacks import ReconstructionImages
+from .callbacks import ReconstructionImages, tensorboard_installed, write_projector
 from .datasets import load_train_test
 from .metrics import corrupted_copy, denoising_score, probe_accuracy
 
@@ -203,12 +202,10 @@ def _data_for(model, run, args):
 def _metrics(model, X_test, y_test, X_train=None, y_train=None):
     """The test metrics of ``model`` (``skdae.metrics``), with its own noise."""
     metrics = {"test_score": model.score(X_test), "test_rmse": -model.score(X_test)}
-    trained = model.fitted_model_.params
     if model.net_.corruption is not None:
-        noise = dict(noise_type=trained["noise_type"], noise_factor=trained["noise_factor"])
-        noisy = corrupted_copy(model, X_test, **noise)
+        noisy = _noisy(model, X_test, seed=0)
         metrics["test_noisy_input_rmse"] = float(np.sqrt(np.mean((noisy - X_test) ** 2)))
-        metrics["test_denoising_rmse"] = -denoising_score(model, X_test, **noise)
+        metrics["test_denoising_rmse"] = -denoising_score(model, X_test, **_noise_of(model))
     if y_train is not None and y_test is not None and X_train is not None:
         metrics["probe_accuracy"] = probe_accuracy(model, X_train, y_train, X_test, y_test)
     return metrics
@@ -222,52 +219,20 @@ def _print_metrics(metrics):
 
 def _readable(params):
     """Parameters as plain JSON for metrics.json (tuples as lists, objects as text)."""
-    plain = (int, float, str, type(None))
-    return {
-        k: list(v) if isinstance(v, tuple) else v if isinstance(v, plain) else str(v)
-        for k, v in params.items()
-        if k != "callbacks"
-    }
-
-
-def _write_projector(log_dir, codes, images, labels, image_shape):
-    """The codes for TensorBoard's embedding projector, with labels and a sprite."""
-    from torch.utils.tensorboard import SummaryWriter
-
-    writer = SummaryWriter(log_dir=str(log_dir))
-    writer.add_embedding(
-        torch.as_tensor(codes),
-        metadata=None if labels is None else [int(v) for v in labels[: len(codes)]],
-        label_img=torch.as_tensor(np.asarray(images, dtype=np.float32)).reshape(
-            -1, 1, *image_shape
-        ),
-        tag="test_codes",
-    )
-    writer.close()
-
-
-def _tensorboard_installed():
-    try:
-        import tensorboard  # noqa: F401
-    except ImportError:
-        return False
-    return True
+    text = json.dumps({k: v for k, v in params.items() if k != "callbacks"}, default=str)
+    return json.loads(text)
 
 
 # ------------------------------------------------------------ train's --out
-# What skdae train writes into --out, and what each output may hold: with
-# --overwrite an earlier run's output is removed only where it holds nothing else.
-TRAIN_OUTPUTS = (
-    "model",
-    "metrics.json",
-    "learning_curve.png",
-    "latent_map.png",
-    "images",
-    "tensorboard",
-)
-_OUTPUT_FILES = {
-    "images": ("epoch_*.png", "reconstructions.gif"),
-    "tensorboard": (
+# What skdae train writes into --out, each with what it may hold: with --overwrite an
+# earlier run's output is removed only where it holds nothing else.
+TRAIN_OUTPUTS = {
+    "model": is_model_folder,
+    "metrics.json": holds_only(),
+    "learning_curve.png": holds_only(),
+    "latent_map.png": holds_only(),
+    "images": holds_only("epoch_*.png", "reconstructions.gif"),
+    "tensorboard": holds_only(
         "events.out.tfevents.*",
         "projector_config.pbtxt",
         "*/test_codes/metadata.tsv",
@@ -277,39 +242,22 @@ _OUTPUT_FILES = {
 }
 
 
-def _earlier_output(path):
-    """Whether ``path`` (an entry of TRAIN_OUTPUTS in --out) is what skdae train wrote."""
-    if path.is_symlink():  # removing it would remove what it points to, or fail
-        return False
-    if path.name == "model":
-        return is_model_folder(path)
-    if path.name not in _OUTPUT_FILES:
-        return path.is_file()
-    patterns = _OUTPUT_FILES[path.name]
-    return path.is_dir() and not any(
-        entry.is_symlink()
-        or (entry.is_file() and not any(entry.relative_to(path).match(p) for p in patterns))
-        for entry in path.rglob("*")
-    )
-
-
 def _fresh_out(out, overwrite):
     """``out``, with no output of an earlier run in it (removed with ``overwrite``,
     but only where it holds nothing skdae train did not write)."""
-    stale = [out / name for name in TRAIN_OUTPUTS if (out / name).exists()]
+    stale = [name for name in TRAIN_OUTPUTS if (out / name).exists()]
     if stale and not overwrite:
         raise CLIError(
-            f"{out} holds the outputs of an earlier run ({', '.join(p.name for p in stale)}); "
+            f"{out} holds the outputs of an earlier run ({', '.join(stale)}); "
             "pass --overwrite to replace them, or choose another --out"
         )
-    foreign = [p for p in stale if not _earlier_output(p)]
-    if foreign:
+    try:
+        remove_outputs(out, {name: TRAIN_OUTPUTS[name] for name in stale})
+    except FileExistsError as exc:
         raise CLIError(
-            f"--overwrite replaces only what skdae train wrote, and {foreign[0]} holds other "
-            "files; move them away, or choose another --out"
-        )
-    for path in stale:
-        shutil.rmtree(path) if path.is_dir() else path.unlink()
+            f"--overwrite replaces only what skdae train wrote, and {exc}; move them away, or "
+            "choose another --out"
+        ) from None
     out.mkdir(parents=True, exist_ok=True)
     return out
 
@@ -330,7 +278,7 @@ def _train(args):
         callbacks.append(ReconstructionImages(X_test[: args.images], image_shape, out / "images"))
     tensorboard_dir = None
     if not args.no_tensorboard:
-        if _tensorboard_installed():
+        if tensorboard_installed():
             tensorboard_dir = str(out / "tensorboard")
         else:
             print("tensorboard is not installed: no TensorBoard logs (pip install tensorboard)")
@@ -358,7 +306,7 @@ def _train(args):
     codes = model.transform(X_test)
     plot_latent_map(codes, y_test, path=out / "latent_map.png", title=f"{dataset} test codes")
     if tensorboard_dir is not None and image_shape is not None:
-        _write_projector(
+        write_projector(
             tensorboard_dir, codes[: args.embed], X_test[: args.embed], y_test, image_shape
         )
     _print_metrics(metrics)
@@ -378,18 +326,17 @@ def _evaluate(args):
     return 0
 
 
+def _noise_of(model):
+    """The noise ``model`` was trained with (its record's), as ``skdae.metrics`` takes it."""
+    trained = model.fitted_model_.params
+    return dict(noise_type=trained["noise_type"], noise_factor=trained["noise_factor"])
+
+
 def _noisy(model, X, seed):
     """X corrupted once with the noise ``model`` was trained with (X itself if none)."""
-    trained = model.fitted_model_.params
     if model.net_.corruption is None:
         return X
-    return corrupted_copy(
-        model,
-        X,
-        noise_type=trained["noise_type"],
-        noise_factor=trained["noise_factor"],
-        random_state=seed,
-    )
+    return corrupted_copy(model, X, **_noise_of(model), random_state=seed)
 
 
 def _reconstruct(args):
@@ -426,8 +373,8 @@ def _embed(args):
         np.save(out / "labels.npy", y)
         written.append("labels.npy")
     plot_latent_map(codes, y, path=out / "latent_map.png")
-    if image_shape is not None and _tensorboard_installed():
-        _write_projector(out / "tensorboard", codes, X, y, image_shape)
+    if image_shape is not None and tensorboard_installed():
+        write_projector(out / "tensorboard", codes, X, y, image_shape)
         written.append("tensorboard/ (projector)")
     print(f"wrote {out}/: " + ", ".join(written))
     return 0
