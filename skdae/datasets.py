@@ -293,7 +293,7 @@ def _is_number(text):
 
 
 def read_table(path, label_column=None):
-    """Read rows of numbers, and optionally a column of labels, from a file.
+    r"""Read rows of numbers, and optionally a column of labels, from a file.
 
     Parameters
     ----------
@@ -393,7 +393,10 @@ def load_train_test(name, data_home=None, random_state=0, label_column=None):
 
     Returns
     -------
-    X_train, y_train, X_test, y_test : ndarrays (the y None without labels)
+    X_train, X_test : ndarray of shape (n_samples, n_features)
+        The training and test rows.
+    y_train, y_test : ndarray of shape (n_samples,) or None
+        Their labels; None for a file without ``label_column``.
     image_shape : tuple of int or None
         ``(height, width)`` of a row viewed as an image: digits and MNIST, and
         a file whose rows are square and in [0, 1]; else None.
