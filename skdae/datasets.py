@@ -307,6 +307,7 @@ def read_table(path, label_column=None):
     Returns
     -------
     X : ndarray of shape (n_samples, n_features)
+        The rows, without the label column.
     y : ndarray of shape (n_samples,) or None
         Integers when every label is a whole number, floats for other numbers,
         else strings; None without ``label_column``.

@@ -141,9 +141,13 @@ def probe_accuracy(estimator, X_train, y_train, X_test, y_test):
     ----------
     estimator : fitted transformer or None
         Gives the codes (``transform``); None probes the rows themselves.
-    X_train, X_test : array-like of shape (n_samples, n_features)
-        Training and test rows.
-    y_train, y_test : array-like of shape (n_samples,)
+    X_train : array-like of shape (n_samples, n_features)
+        Training rows.
+    y_train : array-like of shape (n_samples,)
+        Their labels.
+    X_test : array-like of shape (n_test, n_features)
+        Test rows.
+    y_test : array-like of shape (n_test,)
         Their labels.
 
     Returns
