@@ -5,10 +5,12 @@ from ._distributed import DistributedTrainingError
 from ._estimator import DenoisingAutoencoder
 from ._model_file import ModelFileError
 from ._net import TrainingDivergedError
+from ._outliers import AutoencoderOutlierDetector
 from ._persistence import load
 from ._version import __version__
 
 __all__ = [
+    "AutoencoderOutlierDetector",
     "ConvDenoisingAutoencoder",
     "DenoisingAutoencoder",
     "DistributedTrainingError",

@@ -2,7 +2,7 @@
 
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from skdae import ConvDenoisingAutoencoder, DenoisingAutoencoder
+from skdae import AutoencoderOutlierDetector, ConvDenoisingAutoencoder, DenoisingAutoencoder
 
 
 def _small_estimators():
@@ -21,6 +21,11 @@ def _small_estimators():
     # (so the number of output features depends on X's).
     yield ConvDenoisingAutoencoder(
         channels=(3, 2), downsampling="maxpool", code_size=None, max_epochs=2, batch_size=16
+    )
+
+    # The outlier detector, with the outlier checks, around a tiny autoencoder.
+    yield AutoencoderOutlierDetector(
+        DenoisingAutoencoder(hidden_units=(4, 2), max_epochs=2, batch_size=16), n_estimators=2
     )
 
 
