@@ -6,7 +6,7 @@ checkpoint identity and the fitted record hold it. This times the fingerprint
 ``--epochs`` epochs (median of 3, the fingerprint included, as in every fit),
 and prints the fingerprint's share of one epoch, of the timed fit, and of a
 fit of ``--default-epochs`` epochs (what the default model needs to converge
-on MNIST: 82 ± 8 in the README's quality table).
+on MNIST: 82 ± 8 in the headline quality table of docs/benchmarks.md).
 
     python benchmarks/bench_fingerprint.py --data-home ../shared/data   # MNIST
     python benchmarks/bench_fingerprint.py --quick                      # digits: a smoke run

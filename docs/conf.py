@@ -128,7 +128,7 @@ plot_formats = [("png", 100)]
 plot_rcparams = {"savefig.bbox": "tight"}
 
 # -- Markdown (the guide and docs/benchmarks.md) ----------------------------------------------
-myst_heading_anchors = 3  # #speed-more-measurements, as the README links it
+myst_heading_anchors = 3  # #speed-more-measurements, as the pages link it
 myst_enable_extensions = ["deflist"]
 
 # -- HTML -------------------------------------------------------------------

@@ -1,10 +1,10 @@
 """The machinery every skdae autoencoder shares: scikit-learn's side.
 
-``BaseAutoencoder`` validates parameters and data, builds the skorch net
-(``skdae._net.DenoisingNet``) around the module that a subclass builds, trains
-it, and evaluates the fitted module for ``transform``, ``inverse_transform``,
-``score_samples`` and ``score``. A public estimator only declares its own
-parameters, its ``_module_class`` and ``_module_spec``.
+``BaseAutoencoder`` is the public surface: ``fit`` hands X to a training
+session (``skdae._training.train``) and keeps the net and the record it
+returns; ``transform``, ``inverse_transform``, ``reconstruct`` and the scores
+evaluate the fitted module (``skdae._inference``). A public estimator only
+declares its own parameters, its ``_module_class`` and ``_module_spec``.
 """
 
 import copy
@@ -61,9 +61,9 @@ class BaseAutoencoder(
     """Base class for skdae's autoencoders. Do not use it directly.
 
     A subclass declares its own parameters and ``_module_spec`` (the
-    arguments of its module); the base does the rest. ``fit`` runs four named
-    steps: ``_validate_training_data`` → ``_prepare_cold`` or ``_prepare_warm``
-    → ``_train`` → ``_set_fitted`` (the step ``skdae.load`` shares), which
+    arguments of its module); the base does the rest. ``fit`` hands X to
+    ``skdae._training.train`` (validate → prepare cold or warm → run the epochs
+    → the record), then ``_set_fitted`` (the step ``skdae.load`` shares)
     keeps the trained net and its record, ``fitted_model_`` (``FittedModel``):
     everything that reads a fitted model reads the record, never the current
     parameters.

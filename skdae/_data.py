@@ -55,8 +55,6 @@ def as_tensor(X, device, dtype=np.float32, placement="device"):
 
 # "auto" streams X when its float32 copy would take more than this share of the
 # device's free memory (the rest is for the model, Adam, activations, batches).
-# "auto" streams X when its float32 copy would take more than this share of the
-# device's free memory (the rest is for the model, Adam, activations, batches).
 STREAM_ABOVE_FREE_FRACTION = 0.5
 
 

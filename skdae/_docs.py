@@ -62,7 +62,7 @@ default="gaussian"
     compile : bool, default=False
         Train through ``torch.compile`` (the training step only; evaluation
         runs the plain module). Costs a compilation at the start of each fit;
-        see the README's speed table before switching it on.
+        see the benchmark tables' speed rows before switching it on.
     early_stopping : bool, default=False
         Hold out ``validation_fraction`` of the rows, stop when their loss has
         not improved by ``tol`` for ``n_iter_no_change`` epochs, and keep the

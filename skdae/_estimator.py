@@ -28,7 +28,7 @@ class DenoisingAutoencoder(BaseAutoencoder):
         features), e.g. ``(512, 256, 100)`` for 100 features. An int is a
         single layer. The decoder mirrors them back to the input width. The
         seed's network is ``(128, 64, 32)`` with ReLU; the default, wider one
-        gives better features (see the README's quality tables).
+        gives better features (see the documentation's benchmark tables).
     activation : {"relu", "leaky_relu", "elu", "gelu", "selu", "silu", "tanh", \
 "sigmoid"}, default="gelu"
         Activation after every hidden layer (the code layer's is

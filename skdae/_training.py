@@ -243,13 +243,13 @@ def prepare_warm(estimator, X, value_range_, device, group=None, rows=None):
     net rebuilt from the current parameters.
 
     Honoured: everything but the network's shape and the loss, which are
-    refused when they change (``_check_warm_params``). The noise's learned
+    refused when they change (``check_warm_params``). The noise's learned
     statistics are kept unless the noise itself changed (a stream of
     ``partial_fit`` chunks keeps one scale).
     """
     old, fitted = estimator.net_, estimator.fitted_model_
     module = old.module_
-    if module.spec["dropout"] != float(estimator.dropout):  # both > 0 (_check_warm_params)
+    if module.spec["dropout"] != float(estimator.dropout):  # both > 0 (check_warm_params)
         module.set_dropout(float(estimator.dropout))
     module.to(device)
     X_train = as_tensor(X, device, placement=choose_placement(estimator.data_placement, X, device))

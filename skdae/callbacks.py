@@ -15,6 +15,7 @@ from tqdm.auto import tqdm
 
 from ._distributed import writes
 from ._modules import ACTIVATIONS, evaluating, layer_table
+from .plotting import plot_reconstructions
 
 
 class ProgressBar(Callback):
@@ -388,8 +389,6 @@ class ReconstructionImages(Callback):
         self.clean_, self.noisy_ = clean, noisy
 
     def on_epoch_end(self, net, **kwargs):
-        from .plotting import plot_reconstructions
-
         if not self.writes_:
             return
         with evaluating(net.module_) as module, torch.no_grad():

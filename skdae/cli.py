@@ -14,6 +14,7 @@ import json
 import re
 import sys
 import time
+import warnings
 from numbers import Integral, Real
 from pathlib import Path
 
@@ -21,16 +22,19 @@ import numpy as np
 from sklearn.utils._param_validation import Interval, InvalidParameterError, StrOptions
 
 from ._conv import ConvDenoisingAutoencoder
+from ._data import value_range
 from ._estimator import DenoisingAutoencoder
 from ._files import holds_only, remove_outputs
 from ._model_file import MODEL_FILE, ModelFileError
 from ._net import TrainingDivergedError
 from ._persistence import is_model_folder, load
-from ._runtime import resolve_device
+from ._runtime import check_precision, resolve_device
+from ._training import resolve_loss
 from ._version import __version__
 from .callbacks import ReconstructionImages, tensorboard_installed, write_projector
 from .datasets import load_train_test
-from .metrics import corrupted_copy, denoising_score, probe_accuracy
+from .metrics import corrupted_copy, probe_accuracy
+from .plotting import plot_latent_map, plot_learning_curve, plot_reconstructions
 
 
 class CLIError(Exception):
@@ -59,6 +63,8 @@ ALIASES = {"max_epochs": ["--epochs"]}
 # ------------------------------------------------------------ the options
 def _first_sentences(cls):
     """``{parameter: the first sentence of its description}`` from a numpydoc docstring."""
+    if not cls.__doc__:  # python -OO: no docstrings, options without help
+        return {}
     doc = cls.__doc__.split("    Parameters\n    ----------\n", 1)[1].split("\n    Attributes\n")[0]
     found = {}
     for block in re.split(r"\n    (?=\w+ : )", "\n" + doc):
@@ -130,12 +136,16 @@ def estimator_options(classes=(DenoisingAutoencoder, ConvDenoisingAutoencoder)):
             if name not in options:
                 flags = [f"--{name.replace('_', '-')}", *ALIASES.get(name, [])]
                 options[name] = (flags, _option(name, constraints, helps, defaults[name]), set())
+            elif defaults[name] != classes[0]().get_params()[name]:  # say each default
+                kwargs = options[name][1]
+                kwargs["help"] = kwargs["help"][:-1] + f"; {cls.__name__}: {defaults[name]!r})"
             options[name][2].add(cls)
     return options
 
 
-def _estimator(args, image_shape):
-    """The estimator the options ask for, its parameters checked before any work."""
+def _estimator(args, image_shape, X=None):
+    """The estimator the options ask for, its parameters checked (against X when given)
+    before any work: what the estimator would refuse is a one-line error."""
     cls = ARCHITECTURES[args.architecture]
     given = {n: v for n, v in vars(args).items() if n in OPTIONS}
     misplaced = [OPTIONS[n][0][0] for n in given if cls not in OPTIONS[n][2]]
@@ -150,7 +160,12 @@ def _estimator(args, image_shape):
     estimator = cls(**given, verbose=args.verbose)
     estimator._validate_params()
     try:
-        resolve_device(estimator.device)
+        check_precision(estimator.precision, resolve_device(estimator.device))
+        if X is not None:
+            estimator._check_params(*X.shape)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # fit gives loss="auto"'s warning itself
+                resolve_loss(estimator, *value_range(X))
     except ValueError as exc:
         raise CLIError(exc) from None
     return estimator
@@ -175,7 +190,10 @@ def _load_model(path):
     except ModelFileError as exc:
         raise CLIError(f"no model at {path}: {exc}") from None
     run_file = path.parent / "metrics.json"
-    return model, json.loads(run_file.read_text()) if run_file.is_file() else {}
+    try:
+        return model, json.loads(run_file.read_text()) if run_file.is_file() else {}
+    except ValueError as exc:
+        raise CLIError(f"{run_file} is not the metrics.json skdae train writes: {exc}") from None
 
 
 def _data_for(model, run, args):
@@ -203,9 +221,10 @@ def _metrics(model, X_test, y_test, X_train=None, y_train=None):
     """The test metrics of ``model`` (``skdae.metrics``), with its own noise."""
     metrics = {"test_score": model.score(X_test), "test_rmse": -model.score(X_test)}
     if model.net_.corruption is not None:
-        noisy = _noisy(model, X_test, seed=0)
+        noisy = corrupted_copy(model, X_test, noise_type=None)
         metrics["test_noisy_input_rmse"] = float(np.sqrt(np.mean((noisy - X_test) ** 2)))
-        metrics["test_denoising_rmse"] = -denoising_score(model, X_test, **_noise_of(model))
+        restored = model.reconstruct(noisy)
+        metrics["test_denoising_rmse"] = float(np.sqrt(np.mean((restored - X_test) ** 2)))
     if y_train is not None and y_test is not None and X_train is not None:
         metrics["probe_accuracy"] = probe_accuracy(model, X_train, y_train, X_test, y_test)
     return metrics
@@ -227,7 +246,7 @@ def _readable(params):
 # What skdae train writes into --out, each with what it may hold: with --overwrite an
 # earlier run's output is removed only where it holds nothing else.
 TRAIN_OUTPUTS = {
-    "model": is_model_folder,
+    "model": lambda path: not path.is_symlink() and is_model_folder(path),
     "metrics.json": holds_only(),
     "learning_curve.png": holds_only(),
     "latent_map.png": holds_only(),
@@ -264,13 +283,11 @@ def _fresh_out(out, overwrite):
 
 # ------------------------------------------------------------ commands
 def _train(args):
-    from .plotting import plot_latent_map, plot_learning_curve
-
     dataset = args.dataset or "mnist"
     X_train, y_train, X_test, y_test, image_shape = load_dataset(
         dataset, args.data_home, label_column=args.label_column
     )
-    model = _estimator(args, image_shape)
+    model = _estimator(args, image_shape, X_train)
     out = _fresh_out(Path(args.out), args.overwrite)
     print(f"training {model!r}\n  on {dataset}: {len(X_train)} train, {len(X_test)} test rows")
     callbacks = []
@@ -326,28 +343,13 @@ def _evaluate(args):
     return 0
 
 
-def _noise_of(model):
-    """The noise ``model`` was trained with (its record's), as ``skdae.metrics`` takes it."""
-    trained = model.fitted_model_.params
-    return dict(noise_type=trained["noise_type"], noise_factor=trained["noise_factor"])
-
-
-def _noisy(model, X, seed):
-    """X corrupted once with the noise ``model`` was trained with (X itself if none)."""
-    if model.net_.corruption is None:
-        return X
-    return corrupted_copy(model, X, **_noise_of(model), random_state=seed)
-
-
 def _reconstruct(args):
-    from .plotting import plot_reconstructions
-
     model, run = _load_model(args.model)
     _, _, X_test, _, image_shape = _data_for(model, run, args)
     if image_shape is None:
         raise CLIError("reconstruct draws images; this data set has no image shape")
     clean = X_test[: args.n]
-    noisy = _noisy(model, clean, seed=0)
+    noisy = corrupted_copy(model, clean, noise_type=None)
     plot_reconstructions(
         [clean, noisy, model.reconstruct(noisy)],
         image_shape,
@@ -359,8 +361,6 @@ def _reconstruct(args):
 
 
 def _embed(args):
-    from .plotting import plot_latent_map
-
     model, run = _load_model(args.model)
     _, _, X_test, y_test, image_shape = _data_for(model, run, args)
     X, y = X_test[: args.n], None if y_test is None else y_test[: args.n]
@@ -381,8 +381,6 @@ def _embed(args):
 
 
 def _demo(args):
-    from .plotting import plot_reconstructions
-
     X_train, y_train, X_test, y_test, image_shape = load_dataset(
         "digits", random_state=args.random_state
     )
@@ -398,7 +396,7 @@ def _demo(args):
     start = time.perf_counter()
     model.fit(X_train)
     train_seconds = time.perf_counter() - start
-    noisy = _noisy(model, X_test, seed=args.random_state)
+    noisy = corrupted_copy(model, X_test, noise_type=None, random_state=args.random_state)
     denoised = model.reconstruct(noisy)
 
     def rmse(a):

@@ -394,10 +394,14 @@ def load_train_test(name, data_home=None, random_state=0, label_column=None):
 
     Returns
     -------
-    X_train, X_test : ndarray of shape (n_samples, n_features)
-        The training and test rows.
-    y_train, y_test : ndarray of shape (n_samples,) or None
+    X_train : ndarray of shape (n_train, n_features)
+        The training rows.
+    y_train : ndarray of shape (n_train,) or None
         Their labels; None for a file without ``label_column``.
+    X_test : ndarray of shape (n_test, n_features)
+        The test rows.
+    y_test : ndarray of shape (n_test,) or None
+        Their labels.
     image_shape : tuple of int or None
         ``(height, width)`` of a row viewed as an image: digits and MNIST, and
         a file whose rows are square and in [0, 1]; else None.

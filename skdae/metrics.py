@@ -9,6 +9,8 @@ candidate, whatever noise each was trained with (``corrupted_copy`` is that
 copy). ``probe_accuracy`` measures the codes with labels: a linear probe.
 """
 
+import copy
+
 import numpy as np
 import scipy.sparse as sp
 import torch
@@ -92,8 +94,11 @@ def corrupted_copy(estimator, X, *, noise_type="gaussian", noise_factor=0.5, ran
         feature's standard deviation in X).
     X : array-like of shape (n_samples, n_features)
         The clean rows.
-    noise_type : {"gaussian", "masking", "salt_and_pepper", "swap"}, default="gaussian"
-        The corruption.
+    noise_type : {"gaussian", "masking", "salt_and_pepper", "swap"} or None, \
+default="gaussian"
+        The corruption. None: the noise the estimator was trained with, with
+        the statistics it learned from its training rows (``noise_factor`` is
+        then ignored).
     noise_factor : float, default=0.5
         Its strength, as the estimators' parameter of that name.
     random_state : int, default=0
@@ -122,8 +127,12 @@ def corrupted_copy(estimator, X, *, noise_type="gaussian", noise_factor=0.5, ran
     X = np.asarray(X)
     dtype = X.dtype if X.dtype == np.float64 else np.float32
     clean = torch.as_tensor(X, dtype=torch.float32)
-    bounded = estimator.loss_function_ == "bce"
-    corruption = make_corruption(noise_type, noise_factor, bounded=bounded, X=clean)
+    if noise_type is None:  # the model's own, statistics included
+        corruption = estimator.net_.corruption
+        corruption = None if corruption is None else copy.copy(corruption).to("cpu")
+    else:
+        bounded = estimator.loss_function_ == "bce"
+        corruption = make_corruption(noise_type, noise_factor, bounded=bounded, X=clean)
     if corruption is None:
         return X.astype(dtype)
     noisy = corruption(clean, torch.Generator().manual_seed(random_state))

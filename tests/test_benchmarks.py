@@ -1,5 +1,6 @@
 """The benchmarks' smoke modes, so that they cannot rot. No timing is asserted."""
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -61,8 +62,9 @@ def test_parallel_benchmark_quick_mode_reports_worker_threads():
     rows = [line.split(maxsplit=3) for line in out.splitlines() if line.strip()[:1].isdigit()]
     assert [int(row[0]) for row in rows] == [1, 2], out
     assert all(float(row[1]) > 0 and float(row[2]) > 0 for row in rows), out
-    # Each of two workers on 2 cores gets one torch thread, not the machine's count.
-    assert rows[1][3].strip() in ("[1, 1]", "[1]"), out
+    # Each of two workers gets half the cores' threads, not the machine's count each.
+    share = max(1, os.cpu_count() // 2)
+    assert rows[1][3].strip() in (f"[{share}, {share}]", f"[{share}]"), out
 
 
 def test_scale_benchmark_quick_mode_measures_both_methods():

@@ -20,21 +20,38 @@ OPTIONAL = {
     "skl2onnx",
     "onnxruntime",
 }
-# The package's own optional layers: importing them pulls the optional packages above.
-OPTIONAL_OWN = {"plotting", "onnx"}
+# The package's own optional layer: importing it pulls skl2onnx and onnx.
+OPTIONAL_OWN = {"onnx"}
 # Lines a module may have, docstrings included.
 MAX_LINES = 560
 
 
 def _own_imports(tree, module):
-    """The package modules ``module`` imports at its top level."""
+    """The package modules ``module`` imports outside functions and classes (at the top,
+    or in a module-level ``if``/``try``), relative or absolute; a name that is not a
+    module (``from . import load``) is an import of ``__init__``."""
+    modules = {p.stem for p in MODULES}
     imported = set()
-    for node in tree.body:
-        if isinstance(node, ast.ImportFrom) and node.level == 1:
-            if node.module:
-                imported.add(node.module.split(".")[0])
-            else:  # from . import x
-                imported.update(alias.name for alias in node.names)
+    stack = list(tree.body)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            continue
+        stack.extend(ast.iter_child_nodes(node))
+        if isinstance(node, ast.ImportFrom):
+            name = node.module or ""
+            if node.level == 0 and not name.startswith("skdae"):
+                continue
+            parts = name.split(".")[1:] if node.level == 0 else name.split(".") if name else []
+            if parts and parts[0]:
+                imported.add(parts[0] if parts[0] in modules else "__init__")
+            else:  # from . import x / from skdae import x
+                imported.update(a.name if a.name in modules else "__init__" for a in node.names)
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                parts = alias.name.split(".")
+                if parts[0] == "skdae":
+                    imported.add(parts[1] if len(parts) > 1 else "__init__")
     imported.discard(module)
     return imported
 
@@ -68,6 +85,16 @@ def _cycle(graph):
             if found:
                 return found
     return None
+
+
+def test_imports_of_every_form_are_seen():
+    source = (
+        "from . import load\nfrom ._base import X\nimport skdae._data\n"
+        "try:\n    from skdae import _net\nexcept ImportError:\n    pass\n"
+        "def f():\n    from ._fitted import y\n"
+    )
+    seen = _own_imports(ast.parse(source), "cli")
+    assert seen == {"__init__", "_base", "_data", "_net"}
 
 
 def test_the_cycle_finder_finds_a_cycle():

@@ -132,11 +132,3 @@ def test_probability_noise_factor_of_one_or_more_is_refused(unit_X, noise_type):
     with pytest.raises(ValueError, match="probability"):
         dae.fit(unit_X)
     assert not hasattr(dae, "net_")
-
-
-def test_the_cli_offers_every_noise_type():
-    from skdae.cli import build_parser
-
-    train = build_parser()._subparsers._group_actions[0].choices["train"]
-    (action,) = [a for a in train._actions if "--noise-type" in a.option_strings]
-    assert sorted(action.choices) == sorted(NOISE_TYPES)
