@@ -63,10 +63,10 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseEstimator):
     offset_ : float
         ``decision_function = score_samples - offset_``: rows below 0 are
         outliers.
-    feature_scales_ : ndarray of shape (n_estimators, n_features_in_)
+    feature_scales_ : ndarray of shape (n_estimators, `n_features_in_`)
         Each autoencoder's typical squared error of each feature, on the
         training rows.
-    center_, width_ : ndarray of shape (n_features_in_,)
+    center_, width_ : ndarray of shape (`n_features_in_`,)
         The scaling of the columns: ``(X - center_) / width_``.
     n_features_in_ : int
         Number of features seen during ``fit``.

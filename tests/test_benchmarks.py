@@ -129,3 +129,18 @@ def test_fingerprint_benchmark_quick_mode_prints_its_table():
     ]
     shares = [float(row.split(" | ")[2].rstrip(" |%")) for row in rows[3:]]
     assert all(0 < share < 100 for share in shares)
+
+
+def test_outlier_benchmark_quick_mode_scores_every_detector():
+    out = _run("bench_outliers.py", "--quick")
+    rows = {
+        cells[0]: cells[1:]
+        for line in out.splitlines()
+        if line.startswith("| ") and not line.startswith(("| detector", "| ---"))
+        for cells in [[c.strip() for c in line.strip("|").split("|")]]
+    }
+    for name in ("AutoencoderOutlierDetector()", "IsolationForest()", "LocalOutlierFactor()"):
+        auc, ap, seconds, share = rows[name]
+        assert 0 <= float(auc.split(" ± ")[0]) <= 1 and 0 <= float(ap) <= 1, rows[name]
+        flagged, true = (float(v) for v in share.split(" / "))
+        assert 0 <= flagged <= 1 and 0 < true < 0.5, rows[name]
