@@ -47,14 +47,14 @@ def test_speed_benchmark_quick_mode_runs_every_contender():
     for name in ["loop_ftz", "loop", "skdae", "skdae_compile", "skorch", "mlp", "mlp_f64"]:
         fields = _fields(fits, name)
         fit_s, ratio = float(fields[1]), float(fields[2])
-        assert fit_s > 0 and ratio > 0, fields
+        assert fit_s >= 0 and ratio >= 0, fields  # 2 decimals: a tiny fit prints 0.00
         if name == "loop_ftz":  # the reference
             assert ratio == 1.0
     pyod = _fields(fits, "pyod")
     assert pyod[1:] == ["not", "installed"] or float(pyod[1]) > 0
     rows = transforms.splitlines()[1:]
     ratios = {line[:28].strip(): float(line.split()[-1]) for line in rows if line}
-    assert ratios["reference"] == 1.0 and ratios["skdae"] > 0, ratios
+    assert ratios["reference"] == 1.0 and ratios["skdae"] >= 0, ratios
 
 
 def test_parallel_benchmark_quick_mode_reports_worker_threads():
@@ -71,7 +71,9 @@ def test_scale_benchmark_quick_mode_measures_both_methods():
     out = _run("bench_scale.py", "--quick")
     for method in ("transform", "score_samples"):
         seconds, rows_per_s = (float(v) for v in _fields(out, method)[1:3])
-        assert seconds > 0 and rows_per_s > 0
+        # seconds print to 2 decimals (0.00 for 5,000 rows on a fast machine); rows/s from the
+        # exact time
+        assert seconds >= 0 and rows_per_s > 0
 
 
 def test_precision_benchmark_quick_mode_runs_both_models_and_the_loop():
