@@ -92,10 +92,6 @@ class Checkpoint(Callback):
         self.directory = directory
         self.identity = identity
 
-    def on_train_begin(self, net, **kwargs):
-        # Refused before the first epoch, not after it: a folder of the user's in the way.
-        check_checkpoint_dir(self.directory)
-
     def on_epoch_end(self, net, **kwargs):
         directory = Path(self.directory)
         losses = [e["valid_loss"] for e in net.history if "valid_loss" in e]

@@ -137,26 +137,32 @@ def fitted_params(estimator):
     return copy.deepcopy(params)
 
 
-def record_before_records(estimator, net, loss, device, noise=None):
-    """The record of a model pickled before records: its parameters were the current
-    ones, but for the noise, which its corruption says (``noise``: type and factor)."""
+def record_of(estimator, net, *, loss, device, rows, params=None):
+    """The record of ``net``, trained by ``estimator`` (its current parameters unless
+    ``params`` says what it was trained with)."""
     names = getattr(estimator, "feature_names_in_", None)
-    params = fitted_params(estimator)
-    if noise is not None:
-        params.update(noise)
     return FittedModel(
         estimator=type(estimator).__name__,
-        params=params,
+        params=fitted_params(estimator) if params is None else params,
         spec=dict(net.module_.spec),
         loss=loss,
         n_features_in=int(estimator.n_features_in_),
         feature_names_in=None if names is None else tuple(str(n) for n in names),
-        rows="",  # unknown: no checkpoint or warm start takes it for the same rows
+        rows=rows,
         device=device,
         split_seed=net.split_seed,
         grad_scaler=getattr(net, "grad_scaler_state_", None),
         history=net.history,
     )
+
+
+def record_before_records(estimator, net, loss, device, noise=None):
+    """The record of a model pickled before records: its parameters were the current
+    ones, but for the noise, which its corruption says (``noise``: type and factor)."""
+    params = fitted_params(estimator)
+    params.update(noise or {})
+    # rows unknown: no checkpoint or warm start takes it for the same rows
+    return record_of(estimator, net, loss=loss, device=device, rows="", params=params)
 
 
 # Rows are hashed in slices of this many bytes: a memmap larger than memory is

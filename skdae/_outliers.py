@@ -165,7 +165,7 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseEstimator):
             scales.append(np.maximum(typical, SCALE_FLOOR * max(typical.mean(), 1e-12)))
             self.estimators_.append(model)
         self.feature_scales_ = np.asarray(scales)
-        training = self.score_samples(X)
+        training = self._scores(scaled)
         if self.contamination == "auto":
             q1, q3 = np.percentile(-training, [25, 75])
             self.offset_ = -float(q3 + AUTO_WHISKER * (q3 - q1))
@@ -197,8 +197,10 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseEstimator):
         """
         check_is_fitted(self)
         X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
-        scaled = self._scale(X)
-        total = np.zeros(X.shape[0])
+        return self._scores(self._scale(X))
+
+    def _scores(self, scaled):
+        total = np.zeros(scaled.shape[0])
         for model, scale in zip(self.estimators_, self.feature_scales_, strict=True):
             total += (self._squared_errors(model, scaled) / scale).mean(axis=1)
         return -total / len(self.estimators_)

@@ -43,7 +43,7 @@ from ._distributed import (
     process_group,
     rank_device,
 )
-from ._fitted import FittedModel, encode_params, fingerprint, fitted_params
+from ._fitted import encode_params, fingerprint, record_of
 from ._net import ConvergenceCheck, DenoisingNet
 from ._noise import make_corruption
 from ._runtime import check_precision, denormals_flushed, resolve_device, torch_seed
@@ -107,7 +107,9 @@ def train(estimator, X, warm, epochs, stop_at_convergence):
             estimator, X, value_range_, device, generator, seed, group, rows
         )
     run_epochs(estimator, net, X_train, generator, epochs, n_before, stop_at_convergence)
-    record = record_of(estimator, net, rows)
+    record = record_of(
+        estimator, net, loss=loss_name(net), device=str(torch.device(net.device)), rows=rows
+    )
     return net, record, fit_notes(estimator, net, epochs, n_before, stop_at_convergence)
 
 
@@ -485,24 +487,6 @@ def run_epochs(estimator, net, X_train, generator, epochs, n_before, stop_at_con
     net.module.set_generator(None)
     if net.corruption is not None:
         net.corruption.to("cpu")  # a CUDA tensor would tie the pickle to a GPU
-
-
-def record_of(estimator, net, rows):
-    """Step 4's record: what this fit produced (``FittedModel``)."""
-    names = getattr(estimator, "feature_names_in_", None)
-    return FittedModel(
-        estimator=type(estimator).__name__,
-        params=fitted_params(estimator),
-        spec=dict(net.module_.spec),
-        loss=loss_name(net),
-        n_features_in=int(estimator.n_features_in_),
-        feature_names_in=None if names is None else tuple(str(n) for n in names),
-        rows=rows,
-        device=str(torch.device(net.device)),
-        split_seed=net.split_seed,
-        grad_scaler=getattr(net, "grad_scaler_state_", None),
-        history=net.history,
-    )
 
 
 def fit_notes(estimator, net, epochs, n_before, stop_at_convergence):
