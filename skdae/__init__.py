@@ -3,6 +3,7 @@
 from ._conv import ConvDenoisingAutoencoder
 from ._distributed import DistributedTrainingError
 from ._estimator import DenoisingAutoencoder
+from ._imputer import AutoencoderImputer
 from ._model_file import ModelFileError
 from ._net import TrainingDivergedError
 from ._outliers import AutoencoderOutlierDetector
@@ -10,6 +11,7 @@ from ._persistence import load
 from ._version import __version__
 
 __all__ = [
+    "AutoencoderImputer",
     "AutoencoderOutlierDetector",
     "ConvDenoisingAutoencoder",
     "DenoisingAutoencoder",

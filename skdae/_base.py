@@ -26,12 +26,12 @@ from sklearn.utils import check_array
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._data import check_text_columns, format_number, in_unit_interval, value_range
+from ._data import check_text_columns, format_number, in_unit_interval, observed_range
 from ._docs import SHARED_ATTRIBUTES as _SHARED_ATTRIBUTES_DOC
 from ._docs import SHARED_PARAMETERS as _SHARED_PARAMETERS_DOC
 from ._inference import evaluate
 from ._modules import ACTIVATIONS
-from ._net import MIXED_PRECISION
+from ._net import MIXED_PRECISION, fill_missing
 from ._noise import NOISE_TYPES
 from ._persistence import register
 from ._persistence import save as save_model
@@ -310,14 +310,24 @@ class BaseAutoencoder(
         return self.net_.module_.code_size
 
     # ----------------------------------------------------------- evaluation
-    def _evaluate(self, X, step, n_outputs):
-        """``step(module, batch)`` over X with the fitted module (``evaluate``)."""
+    def _evaluate(self, X, step, n_outputs, missing=False):
+        """``step(module, batch)`` over X with the fitted module (``evaluate``);
+        ``missing``: X holds NaN, which the module sees as 0 (as in training)."""
+        if missing:
+            return evaluate(
+                self.net_.module_,
+                self.fitted_model_,
+                X,
+                lambda module, x: step(module, fill_missing(x)),
+                n_outputs,
+            )
         return evaluate(self.net_.module_, self.fitted_model_, X, step, n_outputs)
 
     def _output_activation(self, logits):
         return self.net_.reconstruction(logits)
 
     def _validate_X(self, X):
+        """X checked and converted, and whether it holds missing values (NaN)."""
         check_is_fitted(self)
         check_text_columns(X)
         X = validate_data(
@@ -329,8 +339,8 @@ class BaseAutoencoder(
             ensure_all_finite=False,
         )
         if get_config()["assume_finite"]:  # scikit-learn's switch to skip the scan
-            return X
-        lo, hi = value_range(X)
+            return X, False
+        lo, hi, missing = observed_range(X, allow_nan=True)
         if self.loss_function_ == "bce" and not in_unit_interval(lo, hi):
             # Held-out data a scaler put slightly out of range is normal: evaluate it as
             # it is (the scores are RMSEs, defined anywhere), and say so.
@@ -341,7 +351,7 @@ class BaseAutoencoder(
                 UserWarning,
                 stacklevel=3,
             )
-        return X
+        return X, missing
 
     def transform(self, X):
         """Encode X: the latent code of each row.
@@ -356,8 +366,8 @@ class BaseAutoencoder(
         X_new : ndarray of shape (n_samples, n_components)
             In X's float dtype (float64 for integer input).
         """
-        X = self._validate_X(X)
-        return self._evaluate(X, lambda module, x: module.encode(x), self._n_features_out)
+        X, missing = self._validate_X(X)
+        return self._evaluate(X, lambda module, x: module.encode(x), self._n_features_out, missing)
 
     def inverse_transform(self, X):
         """Decode latent codes back to input space.
@@ -399,9 +409,9 @@ class BaseAutoencoder(
             The reconstruction, in X's float dtype (probabilities in [0, 1]
             for ``loss_function_ == "bce"``).
         """
-        X = self._validate_X(X)
+        X, missing = self._validate_X(X)
         return self._evaluate(
-            X, lambda module, x: self._output_activation(module(x)), self.n_features_in_
+            X, lambda module, x: self._output_activation(module(x)), self.n_features_in_, missing
         )
 
     def score_samples(self, X):
@@ -423,8 +433,8 @@ class BaseAutoencoder(
             Minus each row's RMSE, in X's units; 0 is a perfect
             reconstruction.
         """
-        X = self._validate_X(X)
-        return -np.sqrt(self._squared_errors(X))
+        X, missing = self._validate_X(X)
+        return -np.sqrt(self._squared_errors(X, missing))
 
     def score(self, X, y=None):
         """Return minus the reconstruction RMSE of X, over all its values (higher is better).
@@ -449,11 +459,20 @@ class BaseAutoencoder(
             Minus the RMSE over all values of X, in X's units; 0 is a
             perfect reconstruction.
         """
-        X = self._validate_X(X)
-        return -float(np.sqrt(np.mean(self._squared_errors(X))))
+        X, missing = self._validate_X(X)
+        return -float(np.sqrt(np.nanmean(self._squared_errors(X, missing))))
 
-    def _squared_errors(self, X):
-        """The mean squared reconstruction error of each row of validated X."""
+    def _squared_errors(self, X, missing=False):
+        """The mean squared reconstruction error of each row of validated X,
+        over its observed values (NaN for a row with none)."""
+        if missing:  # the step fills the batch itself: the NaN mark what not to count
+            return self._evaluate(
+                X,
+                lambda module, x: (
+                    (self._output_activation(module(fill_missing(x))) - x).square_().nanmean(dim=1)
+                ),
+                n_outputs=1,
+            ).ravel()
         scores = self._evaluate(
             X,
             lambda module, x: (self._output_activation(module(x)) - x).square_().mean(dim=1),
@@ -512,4 +531,6 @@ class BaseAutoencoder(
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         # CSR/CSC input is accepted and densified one batch at a time.
         tags.input_tags.sparse = True
+        # Missing values (NaN) are holes the network never sees and the loss skips.
+        tags.input_tags.allow_nan = True
         return tags

@@ -81,14 +81,21 @@ def choose_placement(data_placement, X, device, free_bytes=None):
     return "stream" if n_bytes > STREAM_ABOVE_FREE_FRACTION * free_bytes else "device"
 
 
-def value_range(X, input_name="X", check_finite=True):
+def value_range(X, input_name="X", check_finite=True, allow_nan=False):
     """``(min, max)`` of X, raising ValueError when X holds NaN or infinity.
 
     One pass with torch's threads (twice as fast as numpy's single thread on 2
     cores; at a million rows per second it matters): min and max are both
     finite exactly when every value is. Only a failing scan pays for the
-    element-wise look that says which.
+    element-wise look that says which. ``allow_nan``: NaN are missing values,
+    and the range is the observed values' (``observed_range`` says whether
+    there were any).
     """
+    return observed_range(X, input_name, check_finite, allow_nan)[:2]
+
+
+def observed_range(X, input_name="X", check_finite=True, allow_nan=False):
+    """``(min, max, has_nan)``: ``value_range``, and whether X holds NaN."""
     values = X
     if sp.issparse(X):  # the stored values, and the implicit zeros if any
         values = X.data if X.nnz else np.zeros(1, dtype=X.dtype)
@@ -98,14 +105,39 @@ def value_range(X, input_name="X", check_finite=True):
         lo, hi = (float(v) for v in torch.aminmax(torch.from_numpy(values)))
     else:
         lo, hi = float(np.min(values)), float(np.max(values))
-    if check_finite and not (math.isfinite(lo) and math.isfinite(hi)):
-        if np.isnan(values).any():
-            raise ValueError(
-                f"Input {input_name} contains NaN; skdae needs finite values "
-                "(impute them first, e.g. with sklearn.impute.SimpleImputer)."
-            )
+    if not check_finite or (math.isfinite(lo) and math.isfinite(hi)):
+        return lo, hi, False
+    if np.isinf(values).any():
         raise ValueError(f"Input {input_name} contains infinity; skdae needs finite values.")
-    return lo, hi
+    if not allow_nan:
+        raise ValueError(
+            f"Input {input_name} contains NaN; skdae needs finite values "
+            "(impute them first, e.g. with sklearn.impute.SimpleImputer)."
+        )
+    if np.isnan(values).all():
+        raise ValueError(f"Input {input_name} has no observed value: every value is NaN.")
+    return float(np.nanmin(values)), float(np.nanmax(values)), True
+
+
+def observed_std(X):
+    """Each column's standard deviation over its observed (not NaN) values; 0
+    for a column with none. X: a tensor."""
+    if not torch.isnan(X).any():
+        return X.std(dim=0, correction=0)
+    mean = X.nanmean(dim=0)
+    return (X - mean).square_().nanmean(dim=0).sqrt_().nan_to_num_(0.0)
+
+
+def observed_aminmax(X):
+    """Each column's (min, max) over its observed values; 0 for a column with
+    none. X: a tensor."""
+    if not torch.isnan(X).any():
+        return torch.aminmax(X, dim=0)
+    observed = ~torch.isnan(X)
+    any_observed = observed.any(dim=0)
+    low = torch.where(observed, X, torch.inf).amin(dim=0)
+    high = torch.where(observed, X, -torch.inf).amax(dim=0)
+    return torch.where(any_observed, low, 0.0), torch.where(any_observed, high, 0.0)
 
 
 def check_text_columns(X):
@@ -166,6 +198,8 @@ class SparseRows:
     def std(self, dim=0, correction=0):
         if dim != 0 or correction != 0:
             raise NotImplementedError("SparseRows.std is over rows, without correction")
+        if np.isnan(self.matrix.data).any():  # rare: the dense path's NaN-aware statistics
+            return observed_std(self._tensor(self.matrix.toarray()))
         mean = np.asarray(self.matrix.mean(axis=0)).ravel()
         mean_sq = np.asarray(self.matrix.multiply(self.matrix).mean(axis=0)).ravel()
         return self._tensor(np.sqrt(np.maximum(mean_sq - mean**2, 0)))
@@ -173,6 +207,8 @@ class SparseRows:
     def aminmax(self, dim=0):
         if dim != 0:
             raise NotImplementedError("SparseRows.aminmax is over rows")
+        if np.isnan(self.matrix.data).any():
+            return observed_aminmax(self._tensor(self.matrix.toarray()))
         low, high = self.matrix.min(axis=0), self.matrix.max(axis=0)
         return self._tensor(low.toarray().ravel()), self._tensor(high.toarray().ravel())
 
@@ -231,10 +267,14 @@ class HostRows:
         return self.tensor if self.rows is None else self.tensor.index_select(0, self.rows)
 
     def std(self, dim=0, correction=0):
-        return self._host().std(dim=dim, correction=correction).to(self.device)
+        if dim != 0 or correction != 0:
+            raise NotImplementedError("HostRows.std is over rows, without correction")
+        return observed_std(self._host()).to(self.device)
 
     def aminmax(self, dim=0):
-        low, high = torch.aminmax(self._host(), dim=dim)
+        if dim != 0:
+            raise NotImplementedError("HostRows.aminmax is over rows")
+        low, high = observed_aminmax(self._host())
         return low.to(self.device), high.to(self.device)
 
 

@@ -23,6 +23,7 @@ import warnings
 
 import torch
 import torch.distributed as dist
+import torch.nn.functional as F
 from skorch import NeuralNet
 from skorch.callbacks import Callback, EarlyStopping, EpochTimer, PrintLog
 from skorch.exceptions import DeviceWarning
@@ -221,6 +222,12 @@ class BestLoss(Callback):
             history.record(f"{key}_best", bool(history[-1][key] < min(earlier, default=math.inf)))
 
 
+def fill_missing(batch):
+    """``batch`` with its missing values (NaN) set to 0, as masking noise sets
+    the values it hides."""
+    return torch.nan_to_num(batch, nan=0.0)
+
+
 def _raised_by_early_stopping(exception):
     """Whether ``exception`` was raised by a ``skorch.callbacks.EarlyStopping``."""
     traceback = exception.__traceback__
@@ -237,6 +244,10 @@ class DenoisingNet(NeuralNet):
     corruption : callable or None
         ``corruption(batch, generator) -> noisy batch``; None trains a plain
         autoencoder.
+    missing : bool, default=False
+        The data holds missing values (NaN): the module sees them as 0, as
+        masking noise hides a value, and the loss counts the observed values
+        only. False skips both (the data was checked to hold none).
     generator : torch.Generator or None
         On the training device; draws the batch order, the noise and the
         validation split.
@@ -260,11 +271,14 @@ class DenoisingNet(NeuralNet):
         the epoch's sums are added over the ranks. None trains alone.
     """
 
+    missing = False  # nets pickled before missing values were allowed
+
     def __init__(
         self,
         module,
         *args,
         corruption=None,
+        missing=False,
         generator=None,
         validation_fraction=0.0,
         output_activation=None,
@@ -279,6 +293,7 @@ class DenoisingNet(NeuralNet):
         kwargs.setdefault("train_split", None)
         super().__init__(module, *args, **kwargs)
         self.corruption = corruption
+        self.missing = missing
         self.generator = generator
         self.validation_fraction = validation_fraction
         self.output_activation = output_activation
@@ -391,10 +406,22 @@ class DenoisingNet(NeuralNet):
         return logits if self.output_activation is None else self.output_activation(logits)
 
     def corrupt(self, batch):
-        """The batch the module sees in training: ``corruption(batch)``."""
-        if self.corruption is None:
-            return batch
-        return self.corruption(batch, self.generator)
+        """The batch the module sees in training: ``corruption(batch)``, its
+        missing values (and any the noise carried from other rows) filled."""
+        noisy = batch if self.corruption is None else self.corruption(batch, self.generator)
+        return fill_missing(noisy) if self.missing else noisy
+
+    def get_loss(self, y_pred, y_true, X=None, training=False):
+        if not self.missing:
+            return super().get_loss(y_pred, y_true, X=X, training=training)
+        # The mean over the observed values only: a hole is no target.
+        observed = ~torch.isnan(y_true)
+        target = torch.where(observed, y_true, 0.0)
+        if isinstance(self.criterion_, torch.nn.BCEWithLogitsLoss):
+            each = F.binary_cross_entropy_with_logits(y_pred, target, reduction="none")
+        else:
+            each = F.mse_loss(y_pred, target, reduction="none")
+        return (each * observed).sum() / observed.sum().clamp_min(1)
 
     def _autocast(self):
         """The forward pass's mixed precision: bfloat16/float16 matrix products under
@@ -451,11 +478,14 @@ class DenoisingNet(NeuralNet):
                 start, stop = share(len(batch), self.process_group)
                 rows, weight = batch[start:stop], (stop - start) / len(batch)
             with self._autocast():
-                logits = self.infer(rows, **fit_params)
+                logits = self.infer(fill_missing(rows) if self.missing else rows, **fit_params)
             logits = logits.float()
             loss = self.get_loss(logits, rows, X=rows, training=False) * weight
-            squared_error = (self.reconstruction(logits) - rows).square_().sum()
-        return {"loss": loss, "y_pred": logits, "squared_error": squared_error}
+            squared_error = (self.reconstruction(logits) - rows).square_()
+            if not self.missing:
+                return {"loss": loss, "y_pred": logits, "squared_error": squared_error.sum()}
+            step = {"loss": loss, "y_pred": logits, "squared_error": squared_error.nansum()}
+        return {**step, "n_values": (~torch.isnan(rows)).sum()}
 
     def run_single_epoch(self, iterator, training, prefix, step_fn, **fit_params):
         if iterator is None:
@@ -485,7 +515,7 @@ class DenoisingNet(NeuralNet):
                     0 if squared_error is None else squared_error
                 )
             n_samples += len(batch)
-            n_values += batch.numel()
+            n_values += step.get("n_values", batch.numel())  # observed values, with holes
             n_batches += 1
             self.notify("on_batch_end", batch=batch, training=training, **step)
         if self.process_group is not None:

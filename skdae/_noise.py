@@ -12,6 +12,8 @@ kind touches this file alone.
 
 import torch
 
+from ._data import observed_aminmax, observed_std
+
 
 class _Corruption:
     """What the corruption kinds share: their data-derived tensors."""
@@ -72,8 +74,9 @@ class GaussianNoise(_Corruption):
 
     @classmethod
     def statistics(cls, X):
-        # Unbounded data: noise in each feature's own units.
-        return {"scale": X.std(dim=0, correction=0)}
+        # Unbounded data: noise in each feature's own units (of its observed values).
+        std = observed_std(X) if isinstance(X, torch.Tensor) else X.std(dim=0, correction=0)
+        return {"scale": std}
 
     @classmethod
     def build(cls, noise_factor, bounded, tensors):
@@ -141,8 +144,8 @@ class SaltAndPepperNoise(_Corruption):
 
     @classmethod
     def statistics(cls, X):
-        # Unbounded data: each feature's own extremes.
-        low, high = X.aminmax(dim=0)
+        # Unbounded data: each feature's own (observed) extremes.
+        low, high = observed_aminmax(X) if isinstance(X, torch.Tensor) else X.aminmax(dim=0)
         return {"low": low, "high": high}
 
     def __call__(self, batch, generator):

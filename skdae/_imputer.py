@@ -1,0 +1,253 @@
+"""AutoencoderImputer: the holes of a table filled by a denoising autoencoder."""
+
+import warnings
+from numbers import Integral
+
+import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin, _fit_context, clone
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.impute import MissingIndicator
+from sklearn.utils import check_random_state
+from sklearn.utils._mask import _get_mask
+from sklearn.utils._param_validation import HasMethods, Interval, MissingValues
+from sklearn.utils.validation import (
+    FLOAT_DTYPES,
+    _check_feature_names_in,
+    check_is_fitted,
+    validate_data,
+)
+
+from ._estimator import DenoisingAutoencoder
+
+
+class AutoencoderImputer(TransformerMixin, BaseEstimator):
+    """Fill missing values with a denoising autoencoder's reconstruction.
+
+    ``fit`` standardises each column (its observed values' mean and standard
+    deviation), and trains ``autoencoder`` on the incomplete rows: a missing
+    value is input the network sees as 0 (the column's mean), as masking noise
+    hides a value, and the loss counts observed values only, so that the
+    network learns to recover hidden values from the others. ``transform``
+    reconstructs each row and takes the reconstruction for its missing values
+    only: an observed value is never changed.
+
+    Parameters
+    ----------
+    autoencoder : estimator, default=None
+        The autoencoder to train (cloned): anything with ``fit`` and
+        ``reconstruct`` that accepts NaN, e.g. a ``DenoisingAutoencoder``.
+        None: a ``DenoisingAutoencoder`` sized from X (hidden layers of twice
+        the features and of the features, a code as wide as the table, GELU,
+        squared-error loss, masking noise 0.25 -- the holes it learns to fill
+        look like the holes it will fill -- weight decay 0.001, batches of a
+        tenth of the rows (32 to 256), learning rate 0.003, early stopping on
+        a tenth of the rows, 200 epochs at most).
+    missing_values : int, float, str, np.nan or None, default=np.nan
+        The placeholder of a missing value, as in ``SimpleImputer``.
+    n_iter : int, default=1
+        Reconstructions per ``transform``: after the first, the holes are
+        filled with the last reconstruction and the rows reconstructed again.
+        More than one is rarely better: the network learned to fill holes it
+        sees as 0 (bench_imputation measured 3 rounds 10-60% worse).
+    add_indicator : bool, default=False
+        Append a ``MissingIndicator``'s columns (one per feature with missing
+        values at fit time) to the output.
+    keep_empty_features : bool, default=False
+        Keep the features with no observed value at fit time, filled with 0;
+        False drops them from the output, as ``SimpleImputer`` does.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the autoencoder.
+
+    Attributes
+    ----------
+    autoencoder_ : fitted autoencoder
+        The network that fills the holes (trained on the standardised columns).
+    mean_, scale_ : ndarray of shape (`n_features_in_`,)
+        Each column's standardisation: ``(X - mean_) / scale_``.
+    empty_features_ : ndarray of bool of shape (`n_features_in_`,)
+        The features with no observed value at fit time.
+    indicator_ : MissingIndicator or None
+        The indicator of ``add_indicator``.
+    n_features_in_ : int
+        Number of features seen during ``fit``.
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
+        Names of the features seen during ``fit``, when X has string column
+        names.
+
+    See Also
+    --------
+    sklearn.impute.IterativeImputer : Each feature regressed on the others, in turn.
+    sklearn.impute.KNNImputer : The mean of the nearest rows' values.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skdae import AutoencoderImputer
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(300, 3)) @ rng.normal(size=(3, 8))  # rows on a 3-d plane
+    >>> holes = rng.random(X.shape) < 0.1
+    >>> imputer = AutoencoderImputer(random_state=0)
+    >>> filled = imputer.fit_transform(np.where(holes, np.nan, X))
+    >>> bool(np.all(filled[~holes] == X[~holes]))  # observed values kept
+    True
+    >>> bool(np.isnan(filled).any())
+    False
+    """
+
+    _parameter_constraints: dict = {
+        "autoencoder": [HasMethods(["fit", "reconstruct"]), None],
+        "missing_values": [MissingValues()],
+        "n_iter": [Interval(Integral, 1, None, closed="left")],
+        "add_indicator": ["boolean"],
+        "keep_empty_features": ["boolean"],
+        "random_state": ["random_state"],
+    }
+
+    def __init__(
+        self,
+        autoencoder=None,
+        *,
+        missing_values=np.nan,
+        n_iter=1,
+        add_indicator=False,
+        keep_empty_features=False,
+        random_state=None,
+    ):
+        self.autoencoder = autoencoder
+        self.missing_values = missing_values
+        self.n_iter = n_iter
+        self.add_indicator = add_indicator
+        self.keep_empty_features = keep_empty_features
+        self.random_state = random_state
+
+    @staticmethod
+    def _default_autoencoder(n_samples, n_features):
+        return DenoisingAutoencoder(
+            hidden_units=(max(16, 2 * n_features), max(8, n_features)),
+            loss="mse",
+            noise_type="masking",
+            noise_factor=0.25,
+            batch_size=int(min(256, max(32, n_samples // 10))),
+            learning_rate=3e-3,
+            weight_decay=1e-3,  # a few hundred rows are common: less to overfit
+            early_stopping=True,
+            max_epochs=200,
+            monitor=False,
+        )
+
+    def _holes(self, X, reset):
+        """X as floats with NaN for its missing values, and their mask."""
+        allow_nan = self.missing_values is np.nan or (
+            isinstance(self.missing_values, float) and np.isnan(self.missing_values)
+        )
+        X = validate_data(
+            self,
+            X,
+            reset=reset,
+            dtype=FLOAT_DTYPES,
+            ensure_all_finite="allow-nan" if allow_nan else True,
+            copy=True,
+        )
+        holes = _get_mask(X, self.missing_values)
+        X[holes] = np.nan
+        return X, holes
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Train the autoencoder on the incomplete rows of X.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Rows with missing values among them.
+        y : None
+            Ignored; present for API consistency.
+
+        Returns
+        -------
+        self : object
+            The fitted imputer.
+        """
+        X, holes = self._holes(X, reset=True)
+        self.empty_features_ = holes.all(axis=0)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # an empty column's nanmean
+            mean = np.nanmean(X, axis=0)
+            scale = np.nanstd(X, axis=0)
+        self.mean_ = np.where(self.empty_features_, 0.0, mean)
+        self.scale_ = np.where(self.empty_features_ | ~(scale > 0), 1.0, scale)
+        if self.add_indicator:
+            self.indicator_ = MissingIndicator(missing_values=np.nan, error_on_new=False)
+            self.indicator_.fit(X)
+        else:
+            self.indicator_ = None
+        template = self.autoencoder
+        if template is None:
+            template = self._default_autoencoder(*X.shape)
+        seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
+        self.autoencoder_ = clone(template).set_params(random_state=int(seed))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)  # a cap, not a failure
+            self.autoencoder_.fit(self._standardised(X))
+        return self
+
+    def _standardised(self, X):
+        return (X - self.mean_) / self.scale_
+
+    def transform(self, X):
+        """Fill the missing values of X; the observed ones are kept as they are.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Rows with missing values among them.
+
+        Returns
+        -------
+        X_filled : ndarray of shape (n_samples, n_features_out)
+            X with its holes filled, without the features that had no
+            observed value at fit time (unless ``keep_empty_features``), and
+            with the indicator's columns appended (``add_indicator``).
+        """
+        check_is_fitted(self)
+        X, holes = self._holes(X, reset=False)
+        rows = self._standardised(X)
+        filled = np.where(holes, 0.0, rows)
+        if holes.any():
+            for round_ in range(self.n_iter):
+                # The first round sees the holes as training did (NaN, filled with 0).
+                reconstruction = self.autoencoder_.reconstruct(rows if round_ == 0 else filled)
+                filled = np.where(holes, reconstruction, rows)
+        # The observed values as they came: not through the scaling and back.
+        filled = np.where(holes, filled * self.scale_ + self.mean_, X)
+        filled[:, self.empty_features_] = 0.0
+        if not self.keep_empty_features:
+            filled = filled[:, ~self.empty_features_]
+        if self.indicator_ is not None:
+            filled = np.hstack([filled, self.indicator_.transform(X).astype(filled.dtype)])
+        return filled
+
+    def get_feature_names_out(self, input_features=None):
+        """Names of the output columns: the kept features, then the indicator's.
+
+        Parameters
+        ----------
+        input_features : array-like of str or None, default=None
+            The input features' names; None takes ``feature_names_in_``, or
+            ``x0, x1, ...``.
+
+        Returns
+        -------
+        feature_names_out : ndarray of str objects
+        """
+        check_is_fitted(self)
+        names = _check_feature_names_in(self, input_features)
+        kept = names if self.keep_empty_features else names[~self.empty_features_]
+        if self.indicator_ is None:
+            return kept
+        return np.concatenate([kept, self.indicator_.get_feature_names_out(names)])
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        return tags
