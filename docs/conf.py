@@ -7,6 +7,10 @@ validation error, a gallery example that fails) fails the build. Add
 ``-D plot_gallery=0`` to build without running the gallery's examples.
 """
 
+# sphinx-gallery resolves the names an example uses (for its links) in this process:
+# IterativeImputer, which examples compare with, exists only once this is imported.
+from sklearn.experimental import enable_iterative_imputer  # noqa: F401
+
 import skdae
 
 project = "skdae"
