@@ -9,17 +9,21 @@ DOCS_SETUP := $(VENV)/.skdae-docs-installed
 .PHONY: demo test docs lint bench clean
 
 $(BIN)/python:
+	@echo "skdae: creating the virtual environment $(VENV)"
 	$(PYTHON) -m venv $(VENV)
 
 # Reinstalled whenever the package metadata or the pins change.
 $(SETUP): setup.cfg pyproject.toml constraints.txt | $(BIN)/python
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check \
+	@echo "skdae: installing skdae and its pinned dependencies (torch, scikit-learn, ...) into $(VENV);"
+	@echo "skdae: the first time this downloads a few hundred MB and takes a few minutes."
+	$(BIN)/python -m pip install --progress-bar on --disable-pip-version-check \
 		--constraint constraints.txt --editable ".[tests,plots]"
 	touch $@
 
 # The docs extra on top: Sphinx and its extensions, at the pinned versions.
 $(DOCS_SETUP): $(SETUP)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check \
+	@echo "skdae: installing the documentation tools (Sphinx and its extensions) into $(VENV)"
+	$(BIN)/python -m pip install --progress-bar on --disable-pip-version-check \
 		--constraint constraints.txt --editable ".[tests,plots,docs]"
 	touch $@
 

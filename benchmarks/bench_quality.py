@@ -19,7 +19,8 @@ Rows with a width (``{w}`` in their label) run once per ``--widths`` entry.
     python benchmarks/bench_quality.py --dataset mnist --seeds 1      # MNIST (hours on 2 cores)
     python benchmarks/bench_quality.py --rows raw,rbm,width --widths 100
     python benchmarks/bench_quality.py --rows all                     # every configuration
-    python benchmarks/bench_quality.py --quick                        # a smoke run
+    python benchmarks/bench_quality.py --quick                        # digits, 2 epochs
+    python benchmarks/bench_quality.py --smoke                        # seconds: it runs
 """
 
 import argparse
@@ -188,14 +189,14 @@ def has_width(name):
     return name in ("pca", "rbm") or W in DAE_CONFIGS.get(name, ("", {}))[0]
 
 
-def run_digits(features, X, y):
-    """5-fold accuracy of Pipeline([features, LogisticRegression]): (scores, fit s, epochs)."""
+def run_digits(features, X, y, folds=5):
+    """k-fold accuracy of Pipeline([features, LogisticRegression]): (scores, fit s, epochs)."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import cross_validate
     from sklearn.pipeline import Pipeline
 
     pipe = Pipeline([("features", features), ("lr", LogisticRegression(max_iter=1000))])
-    result = cross_validate(pipe, X, y, cv=5, return_estimator=True)
+    result = cross_validate(pipe, X, y, cv=folds, return_estimator=True)
     epochs = [getattr(p[0], "n_iter_", None) for p in result["estimator"]]
     epochs = None if None in epochs else float(np.mean(epochs))
     return (
@@ -269,16 +270,25 @@ def main(argv=None):
     parser.add_argument("--device", default="auto")
     parser.add_argument("--data-home", default=None)
     parser.add_argument("--quick", action="store_true", help="digits, 1 seed, 2 epochs")
+    parser.add_argument(
+        "--smoke",
+        action="store_true",
+        help="the first 300 digits, 2 folds, 1 epoch: that the script runs, in seconds (the "
+        "figures mean nothing)",
+    )
     args = parser.parse_args(argv)
     names = list(ROWS) if args.rows == "all" else [n.strip() for n in args.rows.split(",") if n]
     unknown = set(names) - set(ROWS)
     if unknown:
         parser.error(f"unknown rows {sorted(unknown)}; choose from {ROWS}")
     widths = [int(w) for w in args.widths.split(",")]
-    if args.quick:
+    folds = 5
+    if args.quick or args.smoke:
         args.dataset, args.seeds, args.max_epochs, widths = "digits", 1, 2, [32]
-
     data = load(args.dataset, args.data_home)
+    if args.smoke:
+        args.max_epochs, folds = 1, 2
+        data = tuple(part[:300] for part in data)
     if args.dataset == "digits":
         print(
             f"# digits: {len(data[0])} rows, 5-fold CV accuracy of Pipeline([features, "
@@ -308,7 +318,7 @@ def main(argv=None):
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")  # ConvergenceWarning of short runs
                     if args.dataset == "digits":
-                        runs.append(run_digits(features, *data))
+                        runs.append(run_digits(features, *data, folds=folds))
                     else:
                         runs.append(run_mnist(features, data))
             scores = [r[0] for r in runs]

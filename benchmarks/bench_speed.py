@@ -7,7 +7,8 @@ interleaved, each repeated; the table shows medians.
 
     python benchmarks/bench_speed.py                       # MNIST, 30 epochs, 3 repeats
     python benchmarks/bench_speed.py --tile 4 --contenders loop_ftz,skdae
-    python benchmarks/bench_speed.py --quick               # load_digits, 2 epochs: a smoke run
+    python benchmarks/bench_speed.py --quick               # load_digits, 2 epochs
+    python benchmarks/bench_speed.py --smoke               # 200 digits, 1 epoch: that it runs
 
 Contenders: loop_ftz (the reference: one tensor, permutation slices, noise on
 the tensor, denormals flushed, fused Adam), loop (the same without flushing),
@@ -315,10 +316,15 @@ def main(argv=None):
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--contenders", default=",".join(CONTENDERS))
     parser.add_argument("--quick", action="store_true", help="digits, 2 epochs, 1 repeat")
+    parser.add_argument(
+        "--smoke", action="store_true", help="200 digits, 1 epoch, 1 repeat: that it runs"
+    )
     parser.add_argument("--child", choices=CONTENDERS, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.quick:
         args.dataset, args.epochs, args.repeats = "digits", 2, 1
+    if args.smoke:
+        args.dataset, args.epochs, args.repeats, args.rows = "digits", 1, 1, 200
     if args.child:
         return child(args)
 

@@ -8,7 +8,7 @@ image goes in and :meth:`~skdae.DenoisingAutoencoder.reconstruct` gives back
 the model's clean version; the grid shows clean, noisy and denoised test
 digits, and the printed RMSEs say how far each is from the clean image.
 
-To run in seconds this trains on 3,000 of MNIST's 60,000 training images for
+To keep the build short this trains on 3,000 of MNIST's 60,000 training images for
 40 epochs at most. At full size (the default network trained to convergence on
 all 60,000: 92 epochs, 333.3 s on a 2-core x86 CPU, 2026-11-26) the denoising
 RMSE on the 10,000 test images was 0.1143, against 0.3399 for the noisy input

@@ -9,7 +9,7 @@ the autoencoder, which never saw a label, arranged them. A logistic regression
 on the codes measures what the picture suggests.
 
 This trains on 1,347 of scikit-learn's digits for 40 epochs at most. The same
-map for MNIST's test digits, as ``skdae train --dataset mnist --epochs 30``
+map for MNIST's test digits, as ``skdae train --dataset mnist --max-epochs 30``
 drew it with the original post's model (784-128-64-32, ReLU):
 
 .. image:: /images/mnist_latent_map.png

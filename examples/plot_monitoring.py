@@ -14,7 +14,7 @@ reads them back from two fits on scikit-learn's digits:
 - a GELU network with ``early_stopping=True``, which holds out 10% of the rows
   and records their loss, so the learning curve has a validation line.
 
-Both are capped at 60 epochs to run in seconds. On digits, 25–31% of the
+Both are capped at 60 epochs, to keep the build short. On digits, 25–31% of the
 original post's model's 32 code units were 0 on every digit (3 seeds, batch
 256; see :doc:`/benchmarks`).
 """

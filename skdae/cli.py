@@ -11,16 +11,15 @@ traceback.
 
 import argparse
 import json
-import re
 import sys
 import time
 import warnings
-from numbers import Integral, Real
 from pathlib import Path
 
 import numpy as np
-from sklearn.utils._param_validation import Interval, InvalidParameterError, StrOptions
+from sklearn.utils._param_validation import InvalidParameterError
 
+from ._cli_options import add_aliases, estimator_options
 from ._conv import ConvDenoisingAutoencoder
 from ._data import value_range
 from ._estimator import DenoisingAutoencoder
@@ -32,7 +31,7 @@ from ._runtime import check_precision, resolve_device
 from ._training import resolve_loss
 from ._version import __version__
 from .callbacks import ReconstructionImages, tensorboard_installed, write_projector
-from .datasets import load_train_test
+from .datasets import get_data_home, load_train_test
 from .metrics import corrupted_copy, probe_accuracy
 from .plotting import plot_latent_map, plot_learning_curve, plot_reconstructions
 
@@ -52,95 +51,6 @@ USER_ERRORS = (
 )
 
 ARCHITECTURES = {"fully_connected": DenoisingAutoencoder, "convolutional": ConvDenoisingAutoencoder}
-# Parameters train sets itself (verbose from -v, callbacks and tensorboard_dir from
-# --images and --no-tensorboard) or that a fresh command-line fit cannot use (a
-# data-parallel fit is a script's, under torchrun).
-NOT_OPTIONS = {"verbose", "callbacks", "tensorboard_dir", "warm_start", "distributed"}
-# Earlier spellings, kept working.
-ALIASES = {"max_epochs": ["--epochs"]}
-
-
-# ------------------------------------------------------------ the options
-def _first_sentences(cls):
-    """``{parameter: the first sentence of its description}`` from a numpydoc docstring."""
-    if not cls.__doc__:  # python -OO: no docstrings, options without help
-        return {}
-    doc = cls.__doc__.split("    Parameters\n    ----------\n", 1)[1].split("\n    Attributes\n")[0]
-    found = {}
-    for block in re.split(r"\n    (?=\w+ : )", "\n" + doc):
-        head, _, body = block.strip("\n").partition("\n")
-        if " : " in head:
-            text = " ".join(body.split())
-            text = text.replace("``", "").split(". ")[0].rstrip(".")
-            found[head.split(" : ")[0].strip()] = text
-    return found
-
-
-def _value_parser(ints, floats, words):
-    """An argparse type: an int/float, or one of ``words`` ("none" standing for None)."""
-
-    def parse(text):
-        lowered = text.strip().lower()
-        if lowered in words:
-            return None if lowered == "none" else lowered
-        try:
-            return int(text) if ints else float(text)
-        except ValueError:
-            kinds = "an int" if ints else "a number"
-            choices = " or ".join(repr(w) for w in sorted(words))
-            raise argparse.ArgumentTypeError(
-                f"expected {kinds}{' or ' + choices if words else ''}, got {text!r}"
-            ) from None
-
-    return parse
-
-
-def _none_or_text(text):
-    return None if text.strip().lower() == "none" else text
-
-
-def _option(name, constraints, helps, default):
-    """The ``add_argument`` keywords of parameter ``name``, from its constraints."""
-    kinds = {type(c) for c in constraints}
-    strings = {s for c in constraints if isinstance(c, StrOptions) for s in c.options}
-    ints = any(isinstance(c, Interval) and c.type is Integral for c in constraints)
-    floats = any(isinstance(c, Interval) and c.type is Real for c in constraints)
-    words = set(strings) | ({"none"} if None in constraints else set())
-    help_text = f"{helps.get(name, name)} (default: {default!r})"
-    kwargs = dict(default=argparse.SUPPRESS, help=help_text, dest=name)
-    if constraints == ["boolean"]:
-        return dict(kwargs, action=argparse.BooleanOptionalAction)
-    if "array-like" in constraints:
-        return dict(kwargs, type=int, nargs="+", metavar="N")
-    if "random_state" in constraints:
-        return dict(kwargs, type=int, metavar="SEED")
-    if kinds == {StrOptions} or (kinds == {StrOptions, type(None)} and not (ints or floats)):
-        names = sorted(words)
-        choices = [None if w == "none" else w for w in names]
-        metavar = "{" + ",".join(names) + "}"
-        return dict(kwargs, type=_none_or_text, choices=choices, metavar=metavar)
-    if ints or floats:
-        metavar = "|".join(["N" if ints else "X", *sorted(words)])
-        return dict(kwargs, type=_value_parser(ints, floats, words), metavar=metavar)
-    return dict(kwargs, metavar="TEXT")  # devices, folders
-
-
-def estimator_options(classes=(DenoisingAutoencoder, ConvDenoisingAutoencoder)):
-    """``{parameter: (option strings, add_argument keywords, classes that take it)}``."""
-    options = {}
-    for cls in classes:
-        helps, defaults = _first_sentences(cls), cls().get_params()
-        for name, constraints in cls._parameter_constraints.items():
-            if name in NOT_OPTIONS:
-                continue
-            if name not in options:
-                flags = [f"--{name.replace('_', '-')}", *ALIASES.get(name, [])]
-                options[name] = (flags, _option(name, constraints, helps, defaults[name]), set())
-            elif defaults[name] != classes[0]().get_params()[name]:  # say each default
-                kwargs = options[name][1]
-                kwargs["help"] = kwargs["help"][:-1] + f"; {cls.__name__}: {defaults[name]!r})"
-            options[name][2].add(cls)
-    return options
 
 
 def _estimator(args, image_shape, X=None):
@@ -172,11 +82,18 @@ def _estimator(args, image_shape, X=None):
 
 
 # ------------------------------------------------------------ data
-def load_dataset(name, data_home=None, random_state=0, label_column=None):
+def load_dataset(name, data_home=None, random_state=0, label_column=None, download=False):
     """``skdae.datasets.load_train_test``, its refusals as one-line errors."""
     try:
-        return load_train_test(name, data_home, random_state, label_column)
+        return load_train_test(name, data_home, random_state, label_column, download)
     except (ValueError, FileNotFoundError) as exc:
+        if name == "mnist" and isinstance(exc, FileNotFoundError):
+            # load_mnist's advice names Python arguments; a shell user has options.
+            folder = get_data_home(data_home) / "mnist"
+            raise CLIError(
+                f"MNIST's files are not in {folder}: pass --download to fetch them (about 11 "
+                "MB), or --data-home (or $SKDAE_DATA) naming a folder that holds mnist/"
+            ) from None
         raise CLIError(exc) from None
 
 
@@ -203,7 +120,10 @@ def _data_for(model, run, args):
     if dataset is None:
         raise CLIError(f"--dataset is needed: {args.model} has no metrics.json saying its data set")
     data = load_dataset(
-        dataset, args.data_home, label_column=args.label_column or run.get("label_column")
+        dataset,
+        args.data_home,
+        label_column=args.label_column or run.get("label_column"),
+        download=args.download,
     )
     if data[0].shape[1] != model.n_features_in_:
         trained = f" (it was trained on {run['dataset']})" if "dataset" in run else ""
@@ -285,8 +205,11 @@ def _fresh_out(out, overwrite):
 def _train(args):
     dataset = args.dataset or "mnist"
     X_train, y_train, X_test, y_test, image_shape = load_dataset(
-        dataset, args.data_home, label_column=args.label_column
+        dataset, args.data_home, label_column=args.label_column, download=args.download
     )
+    if getattr(args, "random_state", None) is None:  # SUPPRESS: absent when not given
+        # Drawn, so that metrics.json can say it and a rerun with --random-state repeats the fit.
+        args.random_state = int(np.random.SeedSequence().generate_state(1)[0] >> 1)
     model = _estimator(args, image_shape, X_train)
     out = _fresh_out(Path(args.out), args.overwrite)
     print(f"training {model!r}\n  on {dataset}: {len(X_train)} train, {len(X_test)} test rows")
@@ -315,6 +238,7 @@ def _train(args):
         device=model.device_,
         dataset=dataset,
         label_column=args.label_column,
+        random_state=args.random_state,
         params=_readable(model.fitted_model_.params),
     )
     model.save(out / "model")
@@ -439,17 +363,25 @@ def _data_options(sub, default):
     sub.add_argument(
         "--data-home", help="folder holding mnist/ (default: $SKDAE_DATA, else ~/skdae_data)"
     )
+    sub.add_argument(
+        "--download",
+        action="store_true",
+        help="fetch MNIST's files (about 11 MB) into --data-home when they are missing",
+    )
 
 
 def build_parser():
+    # allow_abbrev=False everywhere: "--hidden 8" is an error, not --hidden-units, so
+    # that a new option never changes what a user's script means.
     parser = argparse.ArgumentParser(
-        prog="skdae", description="Denoising autoencoders for scikit-learn."
+        prog="skdae", description="Denoising autoencoders for scikit-learn.", allow_abbrev=False
     )
     parser.add_argument("--version", action="version", version=f"skdae {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
 
     demo = commands.add_parser(
         "demo",
+        allow_abbrev=False,
         help="train on scikit-learn's digits, print metrics, draw reconstructions",
         description="Train a DenoisingAutoencoder on load_digits (ships with scikit-learn), print "
         "the train time, the test reconstruction and denoising RMSE and the accuracy of a logistic "
@@ -459,9 +391,9 @@ def build_parser():
     for name in ("hidden_units", "noise_factor", "batch_size"):
         flags, kwargs, _ = OPTIONS[name]
         demo.add_argument(flags[0], **dict(kwargs, default=None))
-    demo.add_argument(
-        "--epochs", "--max-epochs", dest="epochs", type=int, help="max_epochs (default: 200)"
-    )
+    epochs = dict(dest="epochs", type=int, help="max_epochs (default: 200)")
+    demo.add_argument("--max-epochs", **epochs)
+    add_aliases(demo, "max_epochs", ["--max-epochs"], epochs)
     demo.add_argument("--device", default="auto", help="auto, cpu or cuda (default: auto)")
     demo.add_argument(
         "--random-state", type=int, default=0, help="seed of the split and the fit (default: 0)"
@@ -474,6 +406,7 @@ def build_parser():
 
     train = commands.add_parser(
         "train",
+        allow_abbrev=False,
         help="fit a model; write it with metrics, pictures and TensorBoard logs",
         description="Fit a denoising autoencoder (fully connected, or convolutional for images) on "
         "a "
@@ -496,9 +429,10 @@ def build_parser():
         "(convolutional, for images)",
     )
     estimator = train.add_argument_group("estimator parameters (see the estimators' docstrings)")
-    for flags, kwargs, classes in OPTIONS.values():
+    for name, (flags, kwargs, classes) in OPTIONS.items():
         only = "" if len(classes) > 1 else f" [{next(iter(classes)).__name__} only]"
         estimator.add_argument(*flags, **dict(kwargs, help=kwargs["help"] + only))
+        add_aliases(estimator, name, flags, kwargs)
     train.add_argument("--images", type=int, default=10, help="test images per picture (0: none)")
     train.add_argument("--embed", type=int, default=1000, help="test codes for the projector")
     train.add_argument("--no-tensorboard", action="store_true", help="write no TensorBoard logs")
@@ -508,24 +442,35 @@ def build_parser():
     train.set_defaults(func=_train)
 
     model_help = "a model folder (skdae train's OUT/model), or OUT itself"
-    for name, func, help_text, extra in [
-        ("evaluate", _evaluate, "metrics of a trained model on a test set", None),
+    for name, func, help_text, description, extra in [
+        (
+            "evaluate",
+            _evaluate,
+            "metrics of a trained model on a test set",
+            "Evaluate a trained model on a data set's test rows: print its reconstruction RMSE, "
+            "score and denoising RMSE (and, with --probe, a logistic-regression probe's "
+            "accuracy on its codes); --json also writes them to a file. It writes nothing else.",
+            None,
+        ),
         (
             "reconstruct",
             _reconstruct,
             "picture of N test images reconstructed",
+            "Reconstruct the first N test images with a trained model and write a PNG of them "
+            "(clean, corrupted with the model's own noise, and reconstructed) to --out.",
             ("10", "reconstructions.png"),
         ),
         (
             "embed",
             _embed,
             "latent codes of N test images, map and projector",
+            "Encode the first N test rows with a trained model and write into --out a map of "
+            "their codes (latent_map.png) and, when tensorboard is installed, TensorBoard "
+            "projector files.",
             ("1000", "embedding"),
         ),
     ]:
-        sub = commands.add_parser(
-            name, help=help_text, description=help_text[0].upper() + help_text[1:] + "."
-        )
+        sub = commands.add_parser(name, help=help_text, description=description, allow_abbrev=False)
         sub.add_argument("--model", required=True, help=model_help)
         _data_options(sub, "the data set the model was trained on")
         if extra is None:

@@ -376,7 +376,7 @@ def read_table(path, label_column=None):
     return X, y
 
 
-def load_train_test(name, data_home=None, random_state=0, label_column=None):
+def load_train_test(name, data_home=None, random_state=0, label_column=None, download=False):
     """Load a data set by name, split into training and test rows.
 
     Parameters
@@ -391,6 +391,8 @@ def load_train_test(name, data_home=None, random_state=0, label_column=None):
         Seeds the split.
     label_column : str, default=None
         For a file: the column of labels, as in ``read_table``.
+    download : bool, default=False
+        For MNIST: fetch the files that are missing, as in ``load_mnist``.
 
     Returns
     -------
@@ -431,8 +433,8 @@ def load_train_test(name, data_home=None, random_state=0, label_column=None):
         )
         return X_train, y_train, X_test, y_test, (8, 8)
     if name == "mnist":
-        X_train, y_train = load_mnist(data_home, subset="train", return_X_y=True)
-        X_test, y_test = load_mnist(data_home, subset="test", return_X_y=True)
+        X_train, y_train = load_mnist(data_home, subset="train", return_X_y=True, download=download)
+        X_test, y_test = load_mnist(data_home, subset="test", return_X_y=True, download=download)
         return X_train, y_train, X_test, y_test, (28, 28)
     path = Path(name)
     if path.suffix not in (".npy", ".csv"):

@@ -21,17 +21,28 @@ def _run(script, *args):
     return result.stdout
 
 
-def test_quality_benchmark_quick_mode_prints_every_row():
+def _bench_quality():
     import importlib.util
 
     spec = importlib.util.spec_from_file_location("bench_quality", BENCHMARKS / "bench_quality.py")
     bench_quality = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(bench_quality)
-    out = _run("bench_quality.py", "--quick", "--rows", "all")
-    labels = ["raw pixels", "PCA(32)", "BernoulliRBM(32)"]
-    labels += [label.format(w=32) for label, _ in bench_quality.DAE_CONFIGS.values()]
-    for label in labels:
-        assert label in out
+    return bench_quality
+
+
+# Every row of the quality table, a few per run: each smoke run stays a few seconds.
+_QUALITY_ROWS = list(_bench_quality().ROWS)
+_QUALITY_GROUPS = [_QUALITY_ROWS[i : i + 6] for i in range(0, len(_QUALITY_ROWS), 6)]
+
+
+@pytest.mark.parametrize("rows", _QUALITY_GROUPS, ids=lambda rows: rows[0])
+def test_quality_benchmark_smoke_mode_prints_every_row(rows):
+    bench_quality = _bench_quality()
+    out = _run("bench_quality.py", "--smoke", "--rows", ",".join(rows))
+    labels = {"raw": "raw pixels", "pca": "PCA(32)", "rbm": "BernoulliRBM(32)"}
+    labels.update({k: label.format(w=32) for k, (label, _) in bench_quality.DAE_CONFIGS.items()})
+    for row in rows:
+        assert labels[row] in out, (row, out)
 
 
 def _fields(out, name):
@@ -41,20 +52,30 @@ def _fields(out, name):
     return rows[0]
 
 
-def test_speed_benchmark_quick_mode_runs_every_contender():
-    out = _run("bench_speed.py", "--quick")
-    fits, transforms = out.split("transform (encode all rows)")
-    for name in ["loop_ftz", "loop", "skdae", "skdae_compile", "skorch", "mlp", "mlp_f64"]:
+@pytest.mark.parametrize(
+    "contenders",
+    [
+        ["loop_ftz", "loop", "skdae", "skorch"],
+        ["loop_ftz", "skdae_compile", "mlp", "mlp_f64", "pyod"],
+    ],
+    ids=["loops-skdae-skorch", "compile-mlp-pyod"],
+)
+def test_speed_benchmark_smoke_mode_runs_every_contender(contenders):
+    out = _run("bench_speed.py", "--smoke", "--contenders", ",".join(contenders))
+    fits, _, transforms = out.partition("transform (encode all rows)")  # skdae's child times it
+    for name in [c for c in contenders if c != "pyod"]:
         fields = _fields(fits, name)
         fit_s, ratio = float(fields[1]), float(fields[2])
         assert fit_s >= 0 and ratio >= 0, fields  # 2 decimals: a tiny fit prints 0.00
         if name == "loop_ftz":  # the reference
             assert ratio == 1.0
-    pyod = _fields(fits, "pyod")
-    assert pyod[1:] == ["not", "installed"] or float(pyod[1]) > 0
-    rows = transforms.splitlines()[1:]
-    ratios = {line[:28].strip(): float(line.split()[-1]) for line in rows if line}
-    assert ratios["reference"] == 1.0 and ratios["skdae"] >= 0, ratios
+    if "pyod" in contenders:
+        pyod = _fields(fits, "pyod")
+        assert pyod[1:] == ["not", "installed"] or float(pyod[1]) > 0
+    if "skdae" in contenders:
+        rows = transforms.splitlines()[1:]
+        ratios = {line[:28].strip(): float(line.split()[-1]) for line in rows if line}
+        assert ratios["reference"] == 1.0 and all(r >= 0 for r in ratios.values()), ratios
 
 
 def test_parallel_benchmark_quick_mode_reports_worker_threads():
@@ -146,3 +167,11 @@ def test_outlier_benchmark_quick_mode_scores_every_detector():
         assert 0 <= float(auc.split(" ± ")[0]) <= 1 and 0 <= float(ap) <= 1, rows[name]
         flagged, true = (float(v) for v in share.split(" / "))
         assert 0 <= flagged <= 1 and 0 < true < 0.5, rows[name]
+
+
+def test_imputation_benchmark_quick_mode_fills_with_every_imputer():
+    out = _run("bench_imputation.py", "--quick")
+    rows = [line for line in out.splitlines() if line.startswith("| diabetes")]
+    assert len(rows) == 1, out
+    rmses = [float(cell.strip().strip("*")) for cell in rows[0].strip("|").split("|")[2:]]
+    assert len(rmses) == 4 and all(0 < r < 1 for r in rmses), rows[0]

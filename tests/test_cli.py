@@ -1,3 +1,4 @@
+import argparse
 import importlib.util
 import json
 import re
@@ -14,7 +15,7 @@ README = Path(__file__).resolve().parents[1] / "README.md"
 
 
 def test_demo_prints_metrics_and_writes_the_picture(tmp_path, capsys):
-    assert main(["demo", "--epochs", "3", "--out", str(tmp_path)]) == 0
+    assert main(["demo", "--max-epochs", "3", "--out", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     for label in ["train time", "reconstruction RMSE", "latent features", "raw pixels"]:
         assert label in out
@@ -42,7 +43,12 @@ def test_readme_example_runs_as_written(capsys):
     text = README.read_text()
     blocks = re.findall(r"```python\n(.*?)```", text, flags=re.S)
     assert blocks, "README has no python example"
-    exec(compile(blocks[0], str(README), "exec"), {"__name__": "__readme__"})
+    # As written but for the epochs: 2 instead of convergence keep this a smoke run of the
+    # code (the figure the README quotes is from a full run, with its date).
+    fit = "DenoisingAutoencoder(random_state=0)"
+    assert fit in blocks[0]
+    code = blocks[0].replace(fit, "DenoisingAutoencoder(random_state=0, max_epochs=2)")
+    exec(compile(code, str(README), "exec"), {"__name__": "__readme__"})
     assert "dae__hidden_units" in capsys.readouterr().out
 
 
@@ -53,7 +59,7 @@ def test_train_writes_model_metrics_pictures_and_logs(tmp_path, capsys):
             "train",
             "--dataset",
             "digits",
-            "--epochs",
+            "--max-epochs",
             "2",
             "--hidden-units",
             "16",
@@ -135,7 +141,7 @@ def test_train_on_a_npy_file(tmp_path, capsys):
                 "train",
                 "--dataset",
                 str(tmp_path / "rows.npy"),
-                "--epochs",
+                "--max-epochs",
                 "1",
                 "--hidden-units",
                 "3",
@@ -178,7 +184,7 @@ def test_train_help_explains_every_estimator_option(capsys):
         "--learning-rate",
         "--weight-decay",
         "--batch-size",
-        "--epochs",
+        "--max-epochs",
         "--data-home",
         "--out",
     ]:
@@ -187,7 +193,7 @@ def test_train_help_explains_every_estimator_option(capsys):
 
 def test_every_estimator_parameter_is_a_train_option(capsys):
     from skdae import ConvDenoisingAutoencoder, DenoisingAutoencoder
-    from skdae.cli import NOT_OPTIONS
+    from skdae._cli_options import NOT_OPTIONS
 
     params = set(DenoisingAutoencoder().get_params()) | set(ConvDenoisingAutoencoder().get_params())
     with pytest.raises(SystemExit):
@@ -226,7 +232,7 @@ def test_each_value_the_estimator_takes_reaches_it_from_the_command_line(name):
 def test_numbers_words_and_lists_reach_the_estimator_as_their_types():
     dae = _estimator_of(["--batch-size", "auto", "--max-epochs", "3", "--dropout", "0.25"])
     assert (dae.batch_size, dae.max_epochs, dae.dropout) == ("auto", 3, 0.25)
-    dae = _estimator_of(["--batch-size", "64", "--epochs", "2", "--hidden-units", "8", "2"])
+    dae = _estimator_of(["--batch-size", "64", "--max-epochs", "2", "--hidden-units", "8", "2"])
     assert (dae.batch_size, dae.max_epochs, dae.hidden_units) == (64, 2, (8, 2))
     dae = _estimator_of(["--no-monitor", "--early-stopping", "--random-state", "7"])
     assert (dae.monitor, dae.early_stopping, dae.random_state) == (False, True, 7)
@@ -237,7 +243,7 @@ def test_numbers_words_and_lists_reach_the_estimator_as_their_types():
 def test_train_convolutional_uses_the_data_sets_image_shape(tmp_path, capsys):
     out = tmp_path / "conv"
     argv = ["train", "--dataset", "digits", "--architecture", "convolutional"]
-    argv += ["--channels", "4", "8", "--code-size", "6", "--epochs", "1", "--images", "3"]
+    argv += ["--channels", "4", "8", "--code-size", "6", "--max-epochs", "1", "--images", "3"]
     argv += ["--no-tensorboard", "--verbose", "0", "--out", str(out)]
     assert main(argv) == 0
     metrics = json.loads((out / "metrics.json").read_text())
@@ -261,7 +267,7 @@ def test_train_convolutional_maxpool_with_the_feature_map_as_code(tmp_path, caps
     out = tmp_path / "seed"
     argv = ["train", "--dataset", "digits", "--architecture", "convolutional"]
     argv += ["--channels", "4", "8", "--downsampling", "maxpool", "--code-size", "none"]
-    argv += ["--epochs", "1", "--images", "0", "--no-tensorboard", "--verbose", "0"]
+    argv += ["--max-epochs", "1", "--images", "0", "--no-tensorboard", "--verbose", "0"]
     assert main([*argv, "--out", str(out)]) == 0
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["params"]["downsampling"] == "maxpool"
@@ -291,7 +297,7 @@ def test_batch_size_auto_on_the_command_line():
 def digits_run(tmp_path_factory):
     """A tiny model trained by ``skdae train`` on digits: its --out folder."""
     out = tmp_path_factory.mktemp("cli") / "run"
-    argv = ["train", "--dataset", "digits", "--epochs", "2", "--hidden-units", "16", "4"]
+    argv = ["train", "--dataset", "digits", "--max-epochs", "2", "--hidden-units", "16", "4"]
     argv += ["--images", "2", "--no-tensorboard", "--verbose", "0", "--out", str(out)]
     assert main(argv) == 0
     return out
@@ -319,7 +325,7 @@ def test_user_mistakes_exit_2_with_one_line(digits_run, tmp_path, capsys):
     import torch
 
     if not torch.cuda.is_available():
-        argv = ["train", "--dataset", "digits", "--device", "cuda", "--epochs", "1"]
+        argv = ["train", "--dataset", "digits", "--device", "cuda", "--max-epochs", "1"]
         assert main([*argv, "--out", str(tmp_path / "gpu")]) == 2
         err = capsys.readouterr().err
         assert "sees no CUDA GPU" in err and err.count("\n") == 1
@@ -337,7 +343,7 @@ def test_a_reused_out_folder_is_refused_unless_overwrite(digits_run, tmp_path, c
     out = tmp_path / "again"
     shutil.copytree(digits_run, out)
     (out / "images" / "epoch_009.png").write_bytes(b"stale")
-    argv = ["train", "--dataset", "digits", "--epochs", "1", "--hidden-units", "8", "2"]
+    argv = ["train", "--dataset", "digits", "--max-epochs", "1", "--hidden-units", "8", "2"]
     argv += ["--images", "2", "--no-tensorboard", "--verbose", "0", "--out", str(out)]
     assert main(argv) == 2
     assert "--overwrite" in capsys.readouterr().err
@@ -354,7 +360,7 @@ def test_overwrite_never_deletes_files_skdae_did_not_write(digits_run, tmp_path,
     shutil.copytree(digits_run, out)
     (out / folder).mkdir(exist_ok=True)
     (out / folder / "notes.txt").write_text("mine")
-    argv = ["train", "--dataset", "digits", "--epochs", "1", "--hidden-units", "8", "2"]
+    argv = ["train", "--dataset", "digits", "--max-epochs", "1", "--hidden-units", "8", "2"]
     argv += ["--no-tensorboard", "--verbose", "0", "--out", str(out), "--overwrite"]
     assert main(argv) == 2
     assert f"{out / folder} holds other files" in capsys.readouterr().err
@@ -376,7 +382,7 @@ def test_train_seconds_time_the_epochs_not_the_pictures(tmp_path, monkeypatch):
         return original(self, net, **kwargs)
 
     monkeypatch.setattr(ReconstructionImages, "on_epoch_end", slow)
-    argv = ["train", "--dataset", "digits", "--epochs", "2", "--hidden-units", "8", "2"]
+    argv = ["train", "--dataset", "digits", "--max-epochs", "2", "--hidden-units", "8", "2"]
     argv += ["--images", "2", "--no-tensorboard", "--verbose", "0", "--out", str(tmp_path)]
     assert main(argv) == 0
     metrics = json.loads((tmp_path / "metrics.json").read_text())
@@ -391,7 +397,7 @@ def test_reconstruct_views_a_conv_models_rows_as_it_does(tmp_path, capsys):
     np.save(tmp_path / "rows.npy", rows)
     out = tmp_path / "run"
     argv = ["train", "--dataset", str(tmp_path / "rows.npy"), "--architecture", "convolutional"]
-    argv += ["--image-shape", "4", "16", "--channels", "2", "--code-size", "3", "--epochs", "1"]
+    argv += ["--image-shape", "4", "16", "--channels", "2", "--code-size", "3", "--max-epochs", "1"]
     argv += ["--images", "0", "--no-tensorboard", "--verbose", "0", "--out", str(out)]
     assert main(argv) == 0
     from skdae import cli
@@ -410,7 +416,7 @@ def test_a_bug_shows_its_traceback_not_one_line(monkeypatch, tmp_path):
         raise ValueError("a bug in skdae")
 
     monkeypatch.setattr(cli, "_metrics", broken)
-    argv = ["train", "--dataset", "digits", "--epochs", "1", "--hidden-units", "4"]
+    argv = ["train", "--dataset", "digits", "--max-epochs", "1", "--hidden-units", "4"]
     argv += ["--images", "0", "--no-tensorboard", "--verbose", "0", "--out", str(tmp_path)]
     with pytest.raises(ValueError, match="a bug in skdae"):
         main(argv)
@@ -426,7 +432,7 @@ def test_a_csv_with_a_header_and_a_named_label_column(tmp_path):
     (tmp_path / "table.csv").write_text("\n".join(lines) + "\n")
     out = tmp_path / "run"
     argv = ["train", "--dataset", str(tmp_path / "table.csv"), "--label-column", "label"]
-    argv += ["--epochs", "1", "--hidden-units", "3", "--no-tensorboard", "--verbose", "0"]
+    argv += ["--max-epochs", "1", "--hidden-units", "3", "--no-tensorboard", "--verbose", "0"]
     assert main([*argv, "--out", str(out)]) == 0
     metrics = json.loads((out / "metrics.json").read_text())
     assert "probe_accuracy" in metrics and metrics["label_column"] == "label"
@@ -441,3 +447,58 @@ def test_version(capsys):
         main(["--version"])
     assert excinfo.value.code == 0
     assert capsys.readouterr().out.strip() == f"skdae {__version__}"
+
+
+def _subcommand_parsers():
+    parser = build_parser()
+    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return parser, commands.choices
+
+
+def test_no_parser_guesses_an_abbreviated_option(capsys):
+    parser, subcommands = _subcommand_parsers()
+    assert not parser.allow_abbrev
+    assert all(not sub.allow_abbrev for sub in subcommands.values())
+    with pytest.raises(SystemExit) as stop:
+        main(["train", "--dataset", "digits", "--hidden", "8", "--max-ep", "1"])
+    assert stop.value.code == 2
+    assert "unrecognized arguments: --hidden 8 --max-ep 1" in capsys.readouterr().err
+
+
+def test_every_subcommand_says_what_it_does_and_every_option_has_help():
+    _, subcommands = _subcommand_parsers()
+    for name, sub in subcommands.items():
+        description = sub.description or ""
+        # A sentence: a capital letter first, a full stop last, and what it writes or prints.
+        assert re.match(r"[A-Z].*\.$", description, re.S), (name, description)
+        assert re.search(r"\b(write|writes|print|prints)\b", description), (name, description)
+        for action in sub._actions:
+            assert action.help, (name, action.option_strings)
+
+
+def test_epochs_is_a_deprecated_spelling_that_says_so(capsys):
+    args = build_parser().parse_args(["train", "--epochs", "3"])
+    assert args.max_epochs == 3
+    assert "--epochs is deprecated" in capsys.readouterr().err
+    assert build_parser().parse_args(["train", "--max-epochs", "3"]).max_epochs == 3
+    assert capsys.readouterr().err == ""
+
+
+def test_missing_mnist_names_the_command_lines_way_out(tmp_path, capsys):
+    argv = ["train", "--dataset", "mnist", "--data-home", str(tmp_path), "--out", str(tmp_path)]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--download" in err and str(tmp_path / "mnist") in err
+
+
+def test_the_seed_of_every_run_is_recorded_and_repeats_the_run(tmp_path):
+    base = ["train", "--dataset", "digits", "--max-epochs", "2", "--hidden-units", "8", "2"]
+    base += ["--images", "0", "--no-tensorboard", "--verbose", "0"]
+    assert main([*base, "--out", str(tmp_path / "first")]) == 0
+    first = json.loads((tmp_path / "first" / "metrics.json").read_text())
+    seed = first["random_state"]
+    assert isinstance(seed, int)  # drawn, since none was given
+    assert main([*base, "--random-state", str(seed), "--out", str(tmp_path / "again")]) == 0
+    again = json.loads((tmp_path / "again" / "metrics.json").read_text())
+    for key in ("test_rmse", "test_denoising_rmse", "probe_accuracy"):
+        assert again[key] == first[key], key
