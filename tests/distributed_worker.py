@@ -143,7 +143,7 @@ def main(scenario, out):
         elif scenario == "bad_input":  # one rank's X is refused before any collective
             bad = X.copy()
             if rank == 1:
-                bad[5, 2] = np.nan
+                bad[5, 2] = np.inf
             estimator().fit(bad)
         elif scenario == "diverge":
             estimator(callbacks=[OnBatch(1, 1, 3, poison)]).fit(X)

@@ -182,7 +182,7 @@ def test_ranks_may_name_their_own_device(tmp_path):
 def test_a_rank_whose_input_is_refused_stops_the_others_at_once(tmp_path):
     seconds, codes = launch("bad_input", tmp_path, timeout=90)
     assert codes == [0, 0]
-    assert error(tmp_path, 1).startswith("ValueError: Input X contains NaN")
+    assert error(tmp_path, 1).startswith("ValueError: Input X contains infinity")
     message = error(tmp_path, 0)
     assert message.startswith("DistributedTrainingError"), message
     assert "other process(es) of the data-parallel fit refused their input" in message

@@ -63,6 +63,8 @@ def test_bad_input_is_refused_with_a_message(fitted, method, case):
     estimator = DenoisingAutoencoder((4, CODE), max_epochs=1) if method == "fit" else fitted
     if method == "fit" and case == "wrong width":
         return  # any width fits
+    if case == "NaN" and method != "inverse_transform":
+        return  # a missing value (tests/test_missing.py); a code cannot be missing
     with pytest.raises((ValueError, TypeError), match=message):
         getattr(estimator, method)(X)
 
