@@ -291,7 +291,7 @@ def main(argv=None):
         data = tuple(part[:300] for part in data)
     if args.dataset == "digits":
         print(
-            f"# digits: {len(data[0])} rows, 5-fold CV accuracy of Pipeline([features, "
+            f"# digits: {len(data[0])} rows, {folds}-fold CV accuracy of Pipeline([features, "
             f"LogisticRegression]); mean ± std over {args.seeds} seed(s)"
         )
     else:

@@ -325,6 +325,7 @@ def main(argv=None):
         args.dataset, args.epochs, args.repeats = "digits", 2, 1
     if args.smoke:
         args.dataset, args.epochs, args.repeats, args.rows = "digits", 1, 1, 200
+        args.batch_size = 64  # some loops run whole batches only: 200 rows hold three
     if args.child:
         return child(args)
 

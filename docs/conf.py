@@ -111,6 +111,7 @@ intersphinx_mapping = {
     "skorch": ("https://skorch.readthedocs.io/en/stable/", "_inventories/skorch.inv"),
 }
 
+
 # -- Gallery ----------------------------------------------------------------
 def _mnist_present():
     """MNIST's four files in skdae's data folder ($SKDAE_DATA, else ~/skdae_data)."""
@@ -124,8 +125,9 @@ RUN_EXAMPLES = "/plot_" if _mnist_present() else r"/plot_(?!denoise_mnist)"
 if RUN_EXAMPLES != "/plot_":
     print(
         f"skdae docs: MNIST is not in {get_data_home() / 'mnist'}: plot_denoise_mnist.py is shown "
-        "without running; to run it, set SKDAE_DATA to a folder holding mnist/ (skdae train "
-        "--dataset mnist --download fetches it into ~/skdae_data)",
+        "without running; to run it, set SKDAE_DATA to a folder holding mnist/ (python -c "
+        "'from skdae.datasets import load_mnist; load_mnist(subset=\"all\", download=True)' "
+        "fetches it into ~/skdae_data)",
         file=sys.stderr,
     )
 

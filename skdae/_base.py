@@ -338,8 +338,8 @@ class BaseAutoencoder(
             reset=False,
             ensure_all_finite=False,
         )
-        if get_config()["assume_finite"]:  # scikit-learn's switch to skip the scan
-            return X, False
+        if get_config()["assume_finite"]:  # scikit-learn's switch to skip the scan: holes
+            return X, True  # are then filled batch by batch, whether there are any or not
         lo, hi, missing = observed_range(X, allow_nan=True)
         if self.loss_function_ == "bce" and not in_unit_interval(lo, hi):
             # Held-out data a scaler put slightly out of range is normal: evaluate it as

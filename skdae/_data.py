@@ -105,7 +105,11 @@ def observed_range(X, input_name="X", check_finite=True, allow_nan=False):
         lo, hi = (float(v) for v in torch.aminmax(torch.from_numpy(values)))
     else:
         lo, hi = float(np.min(values)), float(np.max(values))
-    if not check_finite or (math.isfinite(lo) and math.isfinite(hi)):
+    if math.isfinite(lo) and math.isfinite(hi):
+        return lo, hi, False
+    if not check_finite:  # assume_finite: no error, but NaN are still holes (found for free)
+        if math.isnan(lo) or math.isnan(hi):
+            return float(np.nanmin(values)), float(np.nanmax(values)), True
         return lo, hi, False
     if np.isinf(values).any():
         raise ValueError(f"Input {input_name} contains infinity; skdae needs finite values.")

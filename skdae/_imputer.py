@@ -42,8 +42,9 @@ class AutoencoderImputer(TransformerMixin, BaseEstimator):
         look like the holes it will fill -- weight decay 0.001, batches of a
         tenth of the rows (32 to 256), learning rate 0.003, early stopping on
         a tenth of the rows, 200 epochs at most).
-    missing_values : int, float, str, np.nan or None, default=np.nan
-        The placeholder of a missing value, as in ``SimpleImputer``.
+    missing_values : int, float or np.nan, default=np.nan
+        The placeholder of a missing value, as in ``SimpleImputer`` (numbers
+        only: the columns are numeric).
     n_iter : int, default=1
         Reconstructions per ``transform``: after the first, the holes are
         filled with the last reconstruction and the rows reconstructed again.
@@ -96,7 +97,7 @@ class AutoencoderImputer(TransformerMixin, BaseEstimator):
 
     _parameter_constraints: dict = {
         "autoencoder": [HasMethods(["fit", "reconstruct"]), None],
-        "missing_values": [MissingValues()],
+        "missing_values": [MissingValues(numeric_only=True)],
         "n_iter": [Interval(Integral, 1, None, closed="left")],
         "add_indicator": ["boolean"],
         "keep_empty_features": ["boolean"],
@@ -212,6 +213,8 @@ class AutoencoderImputer(TransformerMixin, BaseEstimator):
         check_is_fitted(self)
         X, holes = self._holes(X, reset=False)
         rows = self._standardised(X)
+        # Columns empty at fit time: the network learned them as holes only.
+        rows[:, self.empty_features_] = np.nan
         filled = np.where(holes, 0.0, rows)
         if holes.any():
             for round_ in range(self.n_iter):
@@ -220,7 +223,8 @@ class AutoencoderImputer(TransformerMixin, BaseEstimator):
                 filled = np.where(holes, reconstruction, rows)
         # The observed values as they came: not through the scaling and back.
         filled = np.where(holes, filled * self.scale_ + self.mean_, X)
-        filled[:, self.empty_features_] = 0.0
+        empty_holes = holes & self.empty_features_
+        filled[empty_holes] = 0.0  # a value given now is kept, as SimpleImputer keeps it
         if not self.keep_empty_features:
             filled = filled[:, ~self.empty_features_]
         if self.indicator_ is not None:

@@ -485,7 +485,9 @@ class DenoisingNet(NeuralNet):
             if not self.missing:
                 return {"loss": loss, "y_pred": logits, "squared_error": squared_error.sum()}
             step = {"loss": loss, "y_pred": logits, "squared_error": squared_error.nansum()}
-        return {**step, "n_values": (~torch.isnan(rows)).sum()}
+        # Observed values of the whole batch (as numel is, without holes): the squared
+        # errors are summed over the ranks' shares.
+        return {**step, "n_values": (~torch.isnan(batch)).sum()}
 
     def run_single_epoch(self, iterator, training, prefix, step_fn, **fit_params):
         if iterator is None:

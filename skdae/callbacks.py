@@ -236,6 +236,8 @@ class TrainingMonitor(Callback):
 
     def on_train_begin(self, net, X=None, **kwargs):
         self.probe_ = X[: self.probe_size] if hasattr(X, "shape") else None
+        if self.probe_ is not None and getattr(net, "missing", False):
+            self.probe_ = torch.nan_to_num(torch.as_tensor(self.probe_), nan=0.0)
 
     def on_epoch_begin(self, net, **kwargs):
         self.grad_norm_sum_ = torch.zeros((), device=net.device)
@@ -307,6 +309,8 @@ class TensorBoard(Callback):
         # In a data-parallel fit, rank 0 alone writes the logs.
         self.writer_ = SummaryWriter(log_dir=str(self.log_dir)) if writes(net) else None
         self.probe_ = X[:512] if hasattr(X, "shape") else None
+        if self.probe_ is not None and getattr(net, "missing", False):
+            self.probe_ = torch.nan_to_num(torch.as_tensor(self.probe_), nan=0.0)
 
     def on_epoch_end(self, net, **kwargs):
         if self.writer_ is None:

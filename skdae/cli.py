@@ -94,7 +94,8 @@ def load_dataset(name, data_home=None, random_state=0, label_column=None, downlo
                 f"MNIST's files are not in {folder}: pass --download to fetch them (about 11 "
                 "MB), or --data-home (or $SKDAE_DATA) naming a folder that holds mnist/"
             ) from None
-        raise CLIError(exc) from None
+        # One line: a failed download lists each mirror's error on a line of its own.
+        raise CLIError("; ".join(line.strip() for line in str(exc).splitlines())) from None
 
 
 def _load_model(path):

@@ -18,7 +18,7 @@ def test_without_mnist_the_mnist_example_is_shown_not_run(tmp_path, monkeypatch,
     conf = runpy.run_path(str(CONF))
     assert _runs(conf) == set(EXAMPLES) - {"plot_denoise_mnist.py"}
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "SKDAE_DATA" in err and "--download" in err
+    assert err.count("\n") == 1 and "SKDAE_DATA" in err and "download=True" in err
 
 
 def test_with_mnist_every_example_runs(tmp_path, monkeypatch, capsys):

@@ -165,3 +165,24 @@ def test_in_a_pipeline_under_cross_validation_and_grid_search():
         pipe, {"autoencoderimputer__autoencoder__hidden_units": [(4, 2), (8, 4)]}, cv=2
     ).fit(X, y)
     assert search.best_params_["autoencoderimputer__autoencoder__hidden_units"] in [(4, 2), (8, 4)]
+
+
+def test_a_value_given_later_in_a_column_empty_at_fit_is_kept(low_rank):
+    X, holes = low_rank
+    holed = np.where(holes, np.nan, X)
+    holed[:, 2] = np.nan
+    imputer = AutoencoderImputer(_tiny(), keep_empty_features=True, random_state=0).fit(holed)
+    new = X[:4].copy()
+    filled = imputer.transform(new)
+    np.testing.assert_array_equal(filled, new)  # observed everywhere: nothing changes
+
+
+def test_assume_finite_still_treats_nan_as_holes(low_rank):
+    import sklearn
+
+    X, holes = low_rank
+    holed = np.where(holes, np.nan, X)
+    with sklearn.config_context(assume_finite=True):
+        model = _tiny(random_state=0).fit(holed)
+        assert np.isfinite(model.transform(holed)).all()
+        assert np.isfinite(model.score_samples(holed)).all()
