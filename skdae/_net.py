@@ -225,7 +225,7 @@ class BestLoss(Callback):
 def fill_missing(batch):
     """``batch`` with its missing values (NaN) set to 0, as masking noise sets
     the values it hides."""
-    return torch.nan_to_num(batch, nan=0.0)
+    return torch.nan_to_num(batch, nan=0.0, posinf=torch.inf, neginf=-torch.inf)  # only NaN
 
 
 def _raised_by_early_stopping(exception):

@@ -15,6 +15,7 @@ from tqdm.auto import tqdm
 
 from ._distributed import writes
 from ._modules import ACTIVATIONS, evaluating, layer_table
+from ._net import fill_missing
 from .plotting import plot_reconstructions
 
 
@@ -237,7 +238,7 @@ class TrainingMonitor(Callback):
     def on_train_begin(self, net, X=None, **kwargs):
         self.probe_ = X[: self.probe_size] if hasattr(X, "shape") else None
         if self.probe_ is not None and getattr(net, "missing", False):
-            self.probe_ = torch.nan_to_num(torch.as_tensor(self.probe_), nan=0.0)
+            self.probe_ = fill_missing(torch.as_tensor(self.probe_))
 
     def on_epoch_begin(self, net, **kwargs):
         self.grad_norm_sum_ = torch.zeros((), device=net.device)
@@ -310,7 +311,7 @@ class TensorBoard(Callback):
         self.writer_ = SummaryWriter(log_dir=str(self.log_dir)) if writes(net) else None
         self.probe_ = X[:512] if hasattr(X, "shape") else None
         if self.probe_ is not None and getattr(net, "missing", False):
-            self.probe_ = torch.nan_to_num(torch.as_tensor(self.probe_), nan=0.0)
+            self.probe_ = fill_missing(torch.as_tensor(self.probe_))
 
     def on_epoch_end(self, net, **kwargs):
         if self.writer_ is None:
