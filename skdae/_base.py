@@ -55,6 +55,11 @@ def positive_ints(value, name, meaning):
     return tuple(int(i) for i in ints)
 
 
+def _filling(step):
+    """``step(module, batch)`` on the batch with its holes filled, as training fills them."""
+    return lambda module, x: step(module, fill_missing(x))
+
+
 class BaseAutoencoder(
     ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator, metaclass=ABCMeta
 ):
@@ -314,13 +319,7 @@ class BaseAutoencoder(
         """``step(module, batch)`` over X with the fitted module (``evaluate``);
         ``missing``: X holds NaN, which the module sees as 0 (as in training)."""
         if missing:
-            return evaluate(
-                self.net_.module_,
-                self.fitted_model_,
-                X,
-                lambda module, x: step(module, fill_missing(x)),
-                n_outputs,
-            )
+            step = _filling(step)
         return evaluate(self.net_.module_, self.fitted_model_, X, step, n_outputs)
 
     def _output_activation(self, logits):
@@ -465,20 +464,12 @@ class BaseAutoencoder(
     def _squared_errors(self, X, missing=False):
         """The mean squared reconstruction error of each row of validated X,
         over its observed values (NaN for a row with none)."""
-        if missing:  # the step fills the batch itself: the NaN mark what not to count
-            return self._evaluate(
-                X,
-                lambda module, x: (
-                    (self._output_activation(module(fill_missing(x))) - x).square_().nanmean(dim=1)
-                ),
-                n_outputs=1,
-            ).ravel()
-        scores = self._evaluate(
-            X,
-            lambda module, x: (self._output_activation(module(x)) - x).square_().mean(dim=1),
-            n_outputs=1,
-        )
-        return scores.ravel()
+
+        def step(module, x):  # x as given: its NaN mark what not to count
+            errors = self._output_activation(module(fill_missing(x) if missing else x)) - x
+            return errors.square_().nanmean(dim=1) if missing else errors.square_().mean(dim=1)
+
+        return self._evaluate(X, step, n_outputs=1).ravel()
 
     def save(self, path):
         """Write the fitted model to the folder ``path``, safely.

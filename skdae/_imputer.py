@@ -215,12 +215,10 @@ class AutoencoderImputer(TransformerMixin, BaseEstimator):
         rows = self._standardised(X)
         # Columns empty at fit time: the network learned them as holes only.
         rows[:, self.empty_features_] = np.nan
-        filled = np.where(holes, 0.0, rows)
+        filled = rows  # the first round sees the holes as training did (NaN, filled with 0)
         if holes.any():
-            for round_ in range(self.n_iter):
-                # The first round sees the holes as training did (NaN, filled with 0).
-                reconstruction = self.autoencoder_.reconstruct(rows if round_ == 0 else filled)
-                filled = np.where(holes, reconstruction, rows)
+            for _ in range(self.n_iter):
+                filled = np.where(holes, self.autoencoder_.reconstruct(filled), rows)
         # The observed values as they came: not through the scaling and back.
         filled = np.where(holes, filled * self.scale_ + self.mean_, X)
         empty_holes = holes & self.empty_features_

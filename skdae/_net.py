@@ -482,12 +482,11 @@ class DenoisingNet(NeuralNet):
             logits = logits.float()
             loss = self.get_loss(logits, rows, X=rows, training=False) * weight
             squared_error = (self.reconstruction(logits) - rows).square_()
-            if not self.missing:
-                return {"loss": loss, "y_pred": logits, "squared_error": squared_error.sum()}
-            step = {"loss": loss, "y_pred": logits, "squared_error": squared_error.nansum()}
-        # Observed values of the whole batch (as numel is, without holes): the squared
-        # errors are summed over the ranks' shares.
-        return {**step, "n_values": (~torch.isnan(batch)).sum()}
+        total = squared_error.nansum() if self.missing else squared_error.sum()
+        step = {"loss": loss, "y_pred": logits, "squared_error": total}
+        if self.missing:  # the whole batch's observed values (numel without holes): ranks add up
+            step["n_values"] = (~torch.isnan(batch)).sum()
+        return step
 
     def run_single_epoch(self, iterator, training, prefix, step_fn, **fit_params):
         if iterator is None:

@@ -200,6 +200,15 @@ def probe_activations(module, probe):
     return outputs
 
 
+def _probe_rows(net, X, size):
+    """The first ``size`` training rows, holes filled as the network sees them;
+    None when X cannot be sliced."""
+    if not hasattr(X, "shape"):
+        return None
+    rows = X[:size]
+    return fill_missing(torch.as_tensor(rows)) if getattr(net, "missing", False) else rows
+
+
 class TrainingMonitor(Callback):
     """What the seed logged, in the history of each epoch.
 
@@ -236,9 +245,7 @@ class TrainingMonitor(Callback):
         self.probe_size = probe_size
 
     def on_train_begin(self, net, X=None, **kwargs):
-        self.probe_ = X[: self.probe_size] if hasattr(X, "shape") else None
-        if self.probe_ is not None and getattr(net, "missing", False):
-            self.probe_ = fill_missing(torch.as_tensor(self.probe_))
+        self.probe_ = _probe_rows(net, X, self.probe_size)
 
     def on_epoch_begin(self, net, **kwargs):
         self.grad_norm_sum_ = torch.zeros((), device=net.device)
@@ -309,9 +316,7 @@ class TensorBoard(Callback):
 
         # In a data-parallel fit, rank 0 alone writes the logs.
         self.writer_ = SummaryWriter(log_dir=str(self.log_dir)) if writes(net) else None
-        self.probe_ = X[:512] if hasattr(X, "shape") else None
-        if self.probe_ is not None and getattr(net, "missing", False):
-            self.probe_ = fill_missing(torch.as_tensor(self.probe_))
+        self.probe_ = _probe_rows(net, X, 512)
 
     def on_epoch_end(self, net, **kwargs):
         if self.writer_ is None:
