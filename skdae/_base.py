@@ -8,6 +8,7 @@ declares its own parameters, its ``_module_class`` and ``_module_spec``.
 """
 
 import copy
+import dataclasses
 import os
 import warnings
 from abc import ABCMeta, abstractmethod
@@ -32,10 +33,11 @@ from ._docs import SHARED_PARAMETERS as _SHARED_PARAMETERS_DOC
 from ._inference import evaluate
 from ._modules import ACTIVATIONS
 from ._net import MIXED_PRECISION, fill_missing
-from ._noise import NOISE_TYPES
+from ._noise import COLUMN_NOISE_TYPES, NOISE_TYPES
 from ._persistence import register
 from ._persistence import save as save_model
 from ._state import pickled_state, unpickled_state
+from ._table import TableLayout, as_table, table_for_fit
 from ._training import batch_size_for, n_train_rows, train
 
 
@@ -150,6 +152,17 @@ class BaseAutoencoder(
                 f"noise_type={self.noise_type!r} corrupts each value with probability "
                 f"noise_factor, which must be below 1; got {self.noise_factor}."
             )
+        if getattr(self, "categorical_features", None) is not None:
+            if self.noise_type not in COLUMN_NOISE_TYPES and self.noise_factor > 0:
+                raise ValueError(
+                    f"a mixed table (categorical_features) is corrupted a whole column at a "
+                    f"time, by noise_type 'swap' or 'masking'; got noise_type={self.noise_type!r}."
+                )
+            if self.loss == "bce":
+                raise ValueError(
+                    "a mixed table (categorical_features) trains with its own loss (squared "
+                    "error for numbers, cross-entropy for categories); set loss='auto'."
+                )
         self._module_spec(n_features)
         if n_samples is None:
             return
@@ -224,7 +237,16 @@ class BaseAutoencoder(
         # keep a copy of the net to fall back to.
         net_before = copy.deepcopy(self.net_) if warm else None
         try:
-            net, record, notes = train(self, X, warm, epochs, stop)
+            X, table = table_for_fit(self, X, warm)
+            net, record, notes = train(self, X, warm, epochs, stop, table)
+            if table is not None:  # the features are the table's columns, not its encoding
+                names = table.names if table.frame else None
+                record = dataclasses.replace(
+                    record,
+                    n_features_in=len(table.names),
+                    feature_names_in=None if names is None else tuple(names),
+                    table=table.to_plain(),
+                )
             self._set_fitted(net, record)
         except BaseException:
             # Never a half-changed estimator: what it was before the call.
@@ -238,6 +260,14 @@ class BaseAutoencoder(
         for message, category in notes:
             warnings.warn(message, category, stacklevel=4)
         return self
+
+    @property
+    def _table(self):
+        """The fitted mixed table's ``TableLayout``, or None (a numeric array, or not fitted)."""
+        record = getattr(self, "fitted_model_", None)
+        return (
+            None if record is None or record.table is None else TableLayout.from_plain(record.table)
+        )
 
     def _set_fitted(self, net, record):
         """Step 4: keep the trained ``net`` and the ``record`` of what it is;
@@ -310,8 +340,14 @@ class BaseAutoencoder(
         return max(scores) if scores else None
 
     @property
+    def _feature_layers(self):
+        return self.fitted_model_.params.get("feature_layers", "code")
+
+    @property
     def _n_features_out(self):
         # The code size, read by get_feature_names_out (as PCA's).
+        if self._feature_layers == "all":
+            return self.net_.module_.hidden_size
         return self.net_.module_.code_size
 
     # ----------------------------------------------------------- evaluation
@@ -328,6 +364,10 @@ class BaseAutoencoder(
     def _validate_X(self, X):
         """X checked and converted, and whether it holds missing values (NaN)."""
         check_is_fitted(self)
+        table = self._table
+        if table is not None:  # encoded as in fit: holes as NaN, unknown categories as 0
+            encoded = table.encode(as_table(X, table))
+            return encoded, bool(np.isnan(encoded).any())
         check_text_columns(X)
         X = validate_data(
             self,
@@ -366,6 +406,10 @@ class BaseAutoencoder(
             In X's float dtype (float64 for integer input).
         """
         X, missing = self._validate_X(X)
+        if self._feature_layers == "all":
+            return self._evaluate(
+                X, lambda module, x: module.hidden_activations(x), self._n_features_out, missing
+            )
         return self._evaluate(X, lambda module, x: module.encode(x), self._n_features_out, missing)
 
     def inverse_transform(self, X):
@@ -383,16 +427,24 @@ class BaseAutoencoder(
         """
         check_is_fitted(self)
         Z = check_array(X, dtype=[np.float64, np.float32], input_name="X")
-        if Z.shape[1] != self._n_features_out:
+        code_size = self.net_.module_.code_size
+        if Z.shape[1] != code_size:
             raise ValueError(
-                f"inverse_transform expects latent codes with {self._n_features_out} "
+                f"inverse_transform expects latent codes with {code_size} "
                 f"features (the code size), got {Z.shape[1]}."
             )
-        return self._evaluate(
-            Z,
-            lambda module, z: self._output_activation(module.decode(z)),
-            self.n_features_in_,
+        return self._as_table(
+            self._evaluate(
+                Z,
+                lambda module, z: self._output_activation(module.decode(z)),
+                self.net_.module_.n_features,
+            )
         )
+
+    def _as_table(self, values):
+        """A reconstruction as the fitted table's kinds (categories, units), or as it is."""
+        table = self._table
+        return values if table is None else table.decode(values)
 
     def reconstruct(self, X):
         """Encode then decode X (no noise added): the model's reconstruction.
@@ -409,8 +461,13 @@ class BaseAutoencoder(
             for ``loss_function_ == "bce"``).
         """
         X, missing = self._validate_X(X)
-        return self._evaluate(
-            X, lambda module, x: self._output_activation(module(x)), self.n_features_in_, missing
+        return self._as_table(
+            self._evaluate(
+                X,
+                lambda module, x: self._output_activation(module(x)),
+                self.net_.module_.n_features,
+                missing,
+            )
         )
 
     def score_samples(self, X):

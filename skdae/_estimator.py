@@ -2,7 +2,7 @@
 
 from numbers import Integral
 
-from sklearn.utils._param_validation import Interval
+from sklearn.utils._param_validation import Interval, StrOptions
 
 from ._base import BaseAutoencoder, positive_ints
 from ._modules import MLPAutoencoder
@@ -84,6 +84,8 @@ class DenoisingAutoencoder(BaseAutoencoder):
     _parameter_constraints: dict = {
         **BaseAutoencoder._parameter_constraints,
         "hidden_units": [Interval(Integral, 1, None, closed="left"), "array-like"],
+        "categorical_features": [StrOptions({"from_dtype"}), "array-like", None],
+        "feature_layers": [StrOptions({"code", "all"})],
     }
     _module_class = MLPAutoencoder
 
@@ -93,6 +95,8 @@ class DenoisingAutoencoder(BaseAutoencoder):
         *,
         activation="gelu",
         code_activation=None,
+        categorical_features=None,
+        feature_layers="code",
         dropout=0.0,
         batch_norm=False,
         noise_factor=0.5,
@@ -153,6 +157,8 @@ class DenoisingAutoencoder(BaseAutoencoder):
             data_placement=data_placement,
         )
         self.hidden_units = hidden_units
+        self.categorical_features = categorical_features
+        self.feature_layers = feature_layers
 
     def _module_spec(self, n_features):
         return dict(

@@ -59,6 +59,9 @@ class FittedModel:
         every call of a fit.
     grad_scaler : dict or None
         float16's loss-scaler state (plain numbers), for the next call.
+    table : dict or None
+        A mixed-type table's columns and their encoding (``TableLayout.to_plain``),
+        for a model fitted with ``categorical_features``; None for a numeric array.
     history : list of dict
         The per-epoch records (a ``skorch.History``, shared with the net).
     """
@@ -73,6 +76,7 @@ class FittedModel:
     device: str
     split_seed: int | None = None
     grad_scaler: dict | None = None
+    table: dict | None = None
     history: Any = field(default_factory=list, compare=False, repr=False)
 
     @property
@@ -107,6 +111,7 @@ class FittedModel:
             "device": self.device,
             "split_seed": self.split_seed,
             "grad_scaler": self.grad_scaler,
+            "table": copy.deepcopy(self.table),
         }
 
     @classmethod
@@ -126,6 +131,7 @@ class FittedModel:
             device=str(plain["device"]),
             split_seed=plain["split_seed"],
             grad_scaler=plain.get("grad_scaler"),
+            table=plain.get("table"),
             history=history,
         )
 

@@ -186,6 +186,24 @@ class MLPAutoencoder(AutoencoderModule):
     def code_size(self):
         return self.decoder[0].in_features
 
+    @property
+    def hidden_size(self):
+        """The width of ``hidden_activations``: every hidden layer's, the code's included."""
+        widths = [m.out_features for m in self.encoder if isinstance(m, nn.Linear)]
+        return 2 * sum(widths) - widths[-1]
+
+    def hidden_activations(self, x):
+        """Every hidden layer's activations side by side: the encoder's, the code,
+        the decoder's (the features of Porto Seguro's winning denoising autoencoder)."""
+        outputs = []
+        for stack, ends_hidden in ((self.encoder, True), (self.decoder, False)):
+            for i, layer in enumerate(stack):
+                x = layer(x)
+                following = stack[i + 1] if i + 1 < len(stack) else None
+                if isinstance(following, nn.Linear) or (following is None and ends_hidden):
+                    outputs.append(x)
+        return torch.cat(outputs, dim=1)
+
 
 DOWNSAMPLING = ("stride", "maxpool")
 

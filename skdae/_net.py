@@ -412,7 +412,7 @@ class DenoisingNet(NeuralNet):
         return fill_missing(noisy) if self.missing else noisy
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
-        if not self.missing:
+        if not self.missing or getattr(self.criterion_, "counts_observed", False):
             return super().get_loss(y_pred, y_true, X=X, training=training)
         # The mean over the observed values only: a hole is no target.
         observed = ~torch.isnan(y_true)

@@ -39,6 +39,16 @@ class _Corruption:
         """The corruption, for data in [0, 1] when ``bounded``."""
         return cls(noise_factor, **tensors)
 
+    def draw_shape(self, batch):
+        """The shape of one draw per value, and the map from a draw to the values
+        it stands for: with a table's ``columns`` (each encoded value's column, and
+        ``column_starts``), one draw per row and column (a categorical column's
+        one-hot values are corrupted together); else one per value, and None."""
+        columns = self.tensors.get("columns")
+        if columns is None:
+            return batch.shape, None
+        return (batch.shape[0], self.tensors["column_starts"].shape[0]), columns
+
     def to(self, device):
         """Move the data-derived tensors to ``device`` (returns self)."""
         self.tensors = {k: v.to(device) for k, v in self.tensors.items()}
@@ -117,8 +127,10 @@ class MaskingNoise(_Corruption):
     """
 
     def __call__(self, batch, generator):
-        keep = torch.empty_like(batch).bernoulli_(1.0 - self.noise_factor, generator=generator)
-        return keep.mul_(batch)
+        shape, columns = self.draw_shape(batch)
+        keep = torch.empty(shape, device=batch.device, dtype=batch.dtype)
+        keep.bernoulli_(1.0 - self.noise_factor, generator=generator)
+        return (keep if columns is None else keep[:, columns]).mul_(batch)
 
 
 class SaltAndPepperNoise(_Corruption):
@@ -181,11 +193,14 @@ class SwapNoise(_Corruption):
         if n_rows < 2:
             return batch.clone()
         device = batch.device
-        swap = torch.rand(batch.shape, generator=generator, device=device) < self.noise_factor
+        shape, columns = self.draw_shape(batch)
+        swap = torch.rand(shape, generator=generator, device=device) < self.noise_factor
         # An offset in [1, n_rows) picks a row other than the value's own.
-        offset = torch.randint(1, n_rows, batch.shape, generator=generator, device=device)
+        offset = torch.randint(1, n_rows, shape, generator=generator, device=device)
         donors = offset.add_(torch.arange(n_rows, device=device).view(-1, *[1] * (batch.dim() - 1)))
         donors.remainder_(n_rows)
+        if columns is not None:  # a table column's encoded values swap together
+            swap, donors = swap[:, columns], donors[:, columns]
         return torch.where(swap, batch.gather(0, donors), batch)
 
 
@@ -197,7 +212,11 @@ NOISE_TYPES = {
 }
 
 
-def make_corruption(noise_type, noise_factor, *, bounded, X=None, tensors=None):
+# The kinds that corrupt a table's columns whole (``make_corruption``'s ``columns``).
+COLUMN_NOISE_TYPES = ("masking", "swap")
+
+
+def make_corruption(noise_type, noise_factor, *, bounded, X=None, tensors=None, columns=None):
     """The corruption of a fit, or None for ``noise_factor=0`` (no noise).
 
     Parameters
@@ -213,10 +232,19 @@ def make_corruption(noise_type, noise_factor, *, bounded, X=None, tensors=None):
     tensors : dict of torch.Tensor, default=None
         The statistics themselves (a saved model's); they take precedence
         over ``X``.
+    columns : ndarray of int, default=None
+        A mixed table's layout: the column of each encoded value
+        (``TableLayout.column_of``); a kind of ``COLUMN_NOISE_TYPES`` then
+        corrupts whole columns.
     """
     if noise_factor == 0:
         return None
     kind = NOISE_TYPES[noise_type]
     if tensors is None:
         tensors = kind.statistics(X) if X is not None and not bounded else {}
+        if columns is not None:
+            device = getattr(X, "device", None)
+            columns = torch.as_tensor(columns, dtype=torch.int64, device=device)
+            starts = torch.ones(int(columns.max()) + 1 if len(columns) else 0, device=device)
+            tensors = {**tensors, "columns": columns, "column_starts": starts}
     return kind.build(noise_factor, bounded, tensors)

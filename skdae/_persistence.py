@@ -93,6 +93,12 @@ def save(estimator, path):
         raise ValueError(
             "save cannot write callbacks (they are code); set_params(callbacks=None) first."
         )
+    if estimator.fitted_model_.table is not None:
+        raise ValueError(
+            "save does not write models fitted on a mixed table (categorical_features) yet: "
+            "their column encoding has no place in the model file's format. Pickle the "
+            "estimator (or skops.io.dump it) instead."
+        )
     # load validates the current parameters as fit does: what save writes, load reads.
     estimator._validate_params()
     check_replaceable(path, is_model_folder, "a skdae model folder")

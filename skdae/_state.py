@@ -43,7 +43,7 @@ def to_plain(net, record):
         noise = {
             "type": kinds[type(corruption)],
             "noise_factor": corruption.noise_factor,
-            "bounded": net.output_activation is not None,  # bce: data in [0, 1]
+            "bounded": record.loss == "bce",  # data in [0, 1]
             "tensors": _numpy(corruption.tensors),
         }
     return {
@@ -52,7 +52,7 @@ def to_plain(net, record):
         "spec": dict(module.spec),
         "weights": _numpy(module.state_dict()),
         "noise": noise,
-        "loss": "bce" if net.output_activation is not None else "mse",
+        "loss": record.loss,
         "device": str(torch.device(net.device)),
         "split_seed": net.split_seed,
         "history": [{k: v for k, v in epoch.items() if k != "batches"} for epoch in net.history],
@@ -98,6 +98,7 @@ def from_plain(estimator, plain, device):
             device,
             corruption=corruption,
             split_seed=plain["split_seed"],
+            table=plain["record"].get("table") if plain["version"] != 1 else None,
         )
         net.initialize()
         optimizer = plain["optimizer"]

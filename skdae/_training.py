@@ -47,12 +47,13 @@ from ._fitted import encode_params, fingerprint, record_of
 from ._net import ConvergenceCheck, DenoisingNet
 from ._noise import make_corruption
 from ._runtime import check_precision, denormals_flushed, resolve_device, torch_seed
+from ._table import TableActivation, TableLayout, TableLoss
 from .callbacks import ProgressBar, StaircaseDecay, TensorBoard, TrainingMonitor
 
 # batch_size="auto": rows // this, between 32 and 256 (see batch_size_for).
 AUTO_BATCHES_PER_EPOCH = 50
 
-LOSSES = {"bce": nn.BCEWithLogitsLoss, "mse": nn.MSELoss}
+LOSSES = {"bce": nn.BCEWithLogitsLoss, "mse": nn.MSELoss, "table": TableLoss}
 # The module outputs logits; this maps them to a reconstruction (None: as they are).
 OUTPUT_ACTIVATIONS = {"bce": torch.sigmoid, "mse": None}
 
@@ -62,21 +63,22 @@ def loss_name(net):
     return {criterion: name for name, criterion in LOSSES.items()}[net.criterion]
 
 
-def train(estimator, X, warm, epochs, stop_at_convergence):
+def train(estimator, X, warm, epochs, stop_at_convergence, table=None):
     """Train ``estimator`` on X: ``(net, record, notes)``, the estimator's fitted
     attributes untouched but for scikit-learn's ``n_features_in_`` (the caller
     keeps the result, or puts the estimator back as it was).
 
     ``warm``: go on from the fitted net; ``epochs``: the most this call trains;
-    ``stop_at_convergence``: False for ``partial_fit``. ``notes`` are the
-    warnings to give once the fit is kept.
+    ``stop_at_convergence``: False for ``partial_fit``; ``table``: X is a mixed
+    table encoded by this ``TableLayout`` (its loss and noise act per column).
+    ``notes`` are the warnings to give once the fit is kept.
     """
     group = process_group(estimator.distributed)
     try:
         device = resolve_device(estimator.device)
         if group is not None:
             device = rank_device(device)
-        X, value_range_ = validate_training_data(estimator, X, warm)
+        X, value_range_ = validate_training_data(estimator, X, warm, table)
         check_precision(estimator.precision, device)
         if estimator.checkpoint_dir is not None:  # a folder of the user's in the way
             check_checkpoint_dir(estimator.checkpoint_dir)
@@ -101,10 +103,10 @@ def train(estimator, X, warm, epochs, stop_at_convergence):
     # from this generator; the validation split from a seed of its own.
     generator = torch.Generator(device=device).manual_seed(seed)
     if warm:
-        net, X_train = prepare_warm(estimator, X, value_range_, device, group, rows)
+        net, X_train = prepare_warm(estimator, X, value_range_, device, group, rows, table)
     else:
         net, X_train = prepare_cold(
-            estimator, X, value_range_, device, generator, seed, group, rows
+            estimator, X, value_range_, device, generator, seed, group, rows, table
         )
     run_epochs(estimator, net, X_train, generator, epochs, n_before, stop_at_convergence)
     record = record_of(
@@ -113,7 +115,7 @@ def train(estimator, X, warm, epochs, stop_at_convergence):
     return net, record, fit_notes(estimator, net, epochs, n_before, stop_at_convergence)
 
 
-def validate_training_data(estimator, X, warm):
+def validate_training_data(estimator, X, warm, table=None):
     """Step 1: X checked and converted, the parameters checked against it
     (and, for a warm start, against the fitted network).
 
@@ -127,7 +129,8 @@ def validate_training_data(estimator, X, warm):
         accept_sparse=["csr", "csc"],
         dtype=[np.float64, np.float32],
         ensure_all_finite=False,
-        reset=not warm,
+        # A table's encoding was checked against the fitted one (it sets the features).
+        reset=not warm or table is not None,
     )
     lo, hi, has_nan = observed_range(
         X, check_finite=not get_config()["assume_finite"], allow_nan=True
@@ -190,7 +193,9 @@ def batch_size_for(estimator, n_train):
     return int(min(256, max(32, n_train // AUTO_BATCHES_PER_EPOCH)))
 
 
-def resolve_loss(estimator, lo, hi):
+def resolve_loss(estimator, lo, hi, table=None):
+    if table is not None:
+        return "table"
     if estimator.loss == "auto":
         if in_unit_interval(lo, hi):
             return "bce"
@@ -215,19 +220,25 @@ def resolve_loss(estimator, lo, hi):
     return estimator.loss
 
 
-def prepare_cold(estimator, X, value_range_, device, generator, seed, group=None, rows=None):
+def prepare_cold(
+    estimator, X, value_range_, device, generator, seed, group=None, rows=None, table=None
+):
     """Step 2, a fresh start: a new module, corruption and net.
 
     The module is built on the meta device, so that no number is drawn
     from torch's global generator; its weights come from the fit's own.
     """
     lo, hi, has_nan = value_range_
-    loss = resolve_loss(estimator, lo, hi)
+    loss = resolve_loss(estimator, lo, hi, table)
     module = estimator._build_module(X.shape[1], device="meta").to_empty(device=device)
     module.reset_parameters(generator)
     X_train = as_tensor(X, device, placement=choose_placement(estimator.data_placement, X, device))
     corruption = make_corruption(
-        estimator.noise_type, estimator.noise_factor, bounded=loss == "bce", X=X_train
+        estimator.noise_type,
+        estimator.noise_factor,
+        bounded=loss == "bce",
+        X=X_train,
+        columns=None if table is None else table.column_of,
     )
     net = make_net(
         estimator,
@@ -241,11 +252,12 @@ def prepare_cold(estimator, X, value_range_, device, generator, seed, group=None
         process_group=group,
         rows=rows,
         missing=has_nan,
+        table=table,
     )
     return net, X_train
 
 
-def prepare_warm(estimator, X, value_range_, device, group=None, rows=None):
+def prepare_warm(estimator, X, value_range_, device, group=None, rows=None, table=None):
     """Step 2, a warm start: the fitted module, Adam's state and history in a
     net rebuilt from the current parameters.
 
@@ -263,7 +275,11 @@ def prepare_warm(estimator, X, value_range_, device, group=None, rows=None):
     corruption = old.corruption
     if not fitted.same_noise(estimator.noise_type, estimator.noise_factor):
         corruption = make_corruption(
-            estimator.noise_type, estimator.noise_factor, bounded=fitted.loss == "bce", X=X_train
+            estimator.noise_type,
+            estimator.noise_factor,
+            bounded=fitted.loss == "bce",
+            X=X_train,
+            columns=None if table is None else table.column_of,
         )
     elif corruption is not None:
         corruption.to(device)
@@ -278,6 +294,7 @@ def prepare_warm(estimator, X, value_range_, device, group=None, rows=None):
         process_group=group,
         rows=rows,
         missing=value_range_[2],
+        table=table,
     )
     net.initialize()
     # Adam's moments carry over; its learning rate and weight decay are the
@@ -311,7 +328,9 @@ def check_warm_params(estimator, n_features, lo, hi):
             f"for {now}. A warm start trains the fitted network on; set "
             "warm_start=False (or call fit on a clone) to train a new one."
         )
-    if estimator.loss not in ("auto", estimator.loss_function_):
+    if estimator.loss not in ("auto", "mse", estimator.loss_function_) or (
+        estimator.loss == "mse" and estimator.loss_function_ == "bce"
+    ):
         raise ValueError(
             f"warm start: the model was trained with loss={estimator.loss_function_!r}, and loss="
             f"{estimator.loss!r} cannot take over its weights; set warm_start=False to retrain."
@@ -341,9 +360,16 @@ def make_net(
     process_group=None,
     rows=None,
     missing=False,
+    table=None,
 ):
     """The skorch net that trains (and holds) ``module``; ``missing``: X holds
-    NaN (missing values, which the net fills and leaves out of the loss)."""
+    NaN (missing values, which the net fills and leaves out of the loss);
+    ``table``: a ``TableLayout`` (or its plain form) for ``loss="table"``."""
+    criterion_params, output_activation = {}, OUTPUT_ACTIVATIONS.get(loss)
+    if loss == "table":
+        layout = table if isinstance(table, TableLayout) else TableLayout.from_plain(table)
+        criterion_params = {"criterion__layout": layout}
+        output_activation = TableActivation(layout).to(device)
     world, rank_zero = 1, True
     if process_group is not None:
         world, rank_zero = dist.get_world_size(process_group), dist.get_rank() == 0
@@ -354,7 +380,7 @@ def make_net(
         missing=missing,
         split_seed=split_seed,
         validation_fraction=estimator.validation_fraction if estimator.early_stopping else 0.0,
-        output_activation=OUTPUT_ACTIVATIONS[loss],
+        output_activation=output_activation,
         precision=estimator.precision,
         optimizer=torch.optim.Adam,
         # One fused kernel for the whole update: ~10% of a CPU epoch saved.
@@ -374,6 +400,7 @@ def make_net(
         verbose=estimator.verbose if rank_zero else 0,
         compile=estimator.compile,
         process_group=process_group,
+        **criterion_params,
     )
 
 

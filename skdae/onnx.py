@@ -228,6 +228,16 @@ def _emit(graph, x, layers, shape):
 def _module(estimator):
 
     check_is_fitted(estimator)
+    if estimator.fitted_model_.table is not None:
+        raise ValueError(
+            "ONNX export takes a numeric matrix; this model was fitted on a mixed table "
+            "(categorical_features), whose column encoding runs in Python."
+        )
+    if estimator.fitted_model_.params.get("feature_layers", "code") != "code":
+        raise ValueError(
+            "ONNX export writes the code (feature_layers='code'); this model was fitted "
+            f"with feature_layers={estimator.fitted_model_.params['feature_layers']!r}."
+        )
     return estimator.net_.module_
 
 
