@@ -8,7 +8,6 @@ declares its own parameters, its ``_module_class`` and ``_module_spec``.
 """
 
 import copy
-import dataclasses
 import os
 import warnings
 from abc import ABCMeta, abstractmethod
@@ -33,11 +32,17 @@ from ._docs import SHARED_PARAMETERS as _SHARED_PARAMETERS_DOC
 from ._inference import evaluate
 from ._modules import ACTIVATIONS
 from ._net import MIXED_PRECISION, fill_missing
-from ._noise import COLUMN_NOISE_TYPES, NOISE_TYPES
+from ._noise import NOISE_TYPES
 from ._persistence import register
 from ._persistence import save as save_model
 from ._state import pickled_state, unpickled_state
-from ._table import TableLayout, as_table, table_for_fit
+from ._table import (
+    as_fitted_table,
+    as_table,
+    check_table_params,
+    fitted_layout,
+    table_for_fit,
+)
 from ._training import batch_size_for, n_train_rows, train
 
 
@@ -152,17 +157,7 @@ class BaseAutoencoder(
                 f"noise_type={self.noise_type!r} corrupts each value with probability "
                 f"noise_factor, which must be below 1; got {self.noise_factor}."
             )
-        if getattr(self, "categorical_features", None) is not None:
-            if self.noise_type not in COLUMN_NOISE_TYPES and self.noise_factor > 0:
-                raise ValueError(
-                    f"a mixed table (categorical_features) is corrupted a whole column at a "
-                    f"time, by noise_type 'swap' or 'masking'; got noise_type={self.noise_type!r}."
-                )
-            if self.loss == "bce":
-                raise ValueError(
-                    "a mixed table (categorical_features) trains with its own loss (squared "
-                    "error for numbers, cross-entropy for categories); set loss='auto'."
-                )
+        check_table_params(self)
         self._module_spec(n_features)
         if n_samples is None:
             return
@@ -240,13 +235,7 @@ class BaseAutoencoder(
             X, table = table_for_fit(self, X, warm)
             net, record, notes = train(self, X, warm, epochs, stop, table)
             if table is not None:  # the features are the table's columns, not its encoding
-                names = table.names if table.frame else None
-                record = dataclasses.replace(
-                    record,
-                    n_features_in=len(table.names),
-                    feature_names_in=None if names is None else tuple(names),
-                    table=table.to_plain(),
-                )
+                record = table.record(record)
             self._set_fitted(net, record)
         except BaseException:
             # Never a half-changed estimator: what it was before the call.
@@ -260,14 +249,6 @@ class BaseAutoencoder(
         for message, category in notes:
             warnings.warn(message, category, stacklevel=4)
         return self
-
-    @property
-    def _table(self):
-        """The fitted mixed table's ``TableLayout``, or None (a numeric array, or not fitted)."""
-        record = getattr(self, "fitted_model_", None)
-        return (
-            None if record is None or record.table is None else TableLayout.from_plain(record.table)
-        )
 
     def _set_fitted(self, net, record):
         """Step 4: keep the trained ``net`` and the ``record`` of what it is;
@@ -364,7 +345,7 @@ class BaseAutoencoder(
     def _validate_X(self, X):
         """X checked and converted, and whether it holds missing values (NaN)."""
         check_is_fitted(self)
-        table = self._table
+        table = fitted_layout(self)
         if table is not None:  # encoded as in fit: holes as NaN, unknown categories as 0
             encoded = table.encode(as_table(X, table))
             return encoded, bool(np.isnan(encoded).any())
@@ -406,11 +387,12 @@ class BaseAutoencoder(
             In X's float dtype (float64 for integer input).
         """
         X, missing = self._validate_X(X)
-        if self._feature_layers == "all":
-            return self._evaluate(
-                X, lambda module, x: module.hidden_activations(x), self._n_features_out, missing
-            )
-        return self._evaluate(X, lambda module, x: module.encode(x), self._n_features_out, missing)
+        all_layers = self._feature_layers == "all"
+
+        def step(module, x):
+            return module.hidden_activations(x) if all_layers else module.encode(x)
+
+        return self._evaluate(X, step, self._n_features_out, missing)
 
     def inverse_transform(self, X):
         """Decode latent codes back to input space.
@@ -433,18 +415,8 @@ class BaseAutoencoder(
                 f"inverse_transform expects latent codes with {code_size} "
                 f"features (the code size), got {Z.shape[1]}."
             )
-        return self._as_table(
-            self._evaluate(
-                Z,
-                lambda module, z: self._output_activation(module.decode(z)),
-                self.net_.module_.n_features,
-            )
-        )
-
-    def _as_table(self, values):
-        """A reconstruction as the fitted table's kinds (categories, units), or as it is."""
-        table = self._table
-        return values if table is None else table.decode(values)
+        step = lambda module, z: self._output_activation(module.decode(z))  # noqa: E731
+        return as_fitted_table(self, self._evaluate(Z, step, self.net_.module_.n_features))
 
     def reconstruct(self, X):
         """Encode then decode X (no noise added): the model's reconstruction.
@@ -461,14 +433,9 @@ class BaseAutoencoder(
             for ``loss_function_ == "bce"``).
         """
         X, missing = self._validate_X(X)
-        return self._as_table(
-            self._evaluate(
-                X,
-                lambda module, x: self._output_activation(module(x)),
-                self.net_.module_.n_features,
-                missing,
-            )
-        )
+        step = lambda module, x: self._output_activation(module(x))  # noqa: E731
+        rebuilt = self._evaluate(X, step, self.net_.module_.n_features, missing)
+        return as_fitted_table(self, rebuilt)
 
     def score_samples(self, X):
         """Return minus the reconstruction RMSE of each row (higher is better).

@@ -9,15 +9,27 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.impute import MissingIndicator
 from sklearn.utils import check_random_state
 from sklearn.utils._mask import _get_mask
-from sklearn.utils._param_validation import HasMethods, Interval, MissingValues
+from sklearn.utils._param_validation import HasMethods, Interval, MissingValues, StrOptions
 from sklearn.utils.validation import (
     FLOAT_DTYPES,
+    _check_feature_names,
     _check_feature_names_in,
+    _check_n_features,
     check_is_fitted,
     validate_data,
 )
 
 from ._estimator import DenoisingAutoencoder
+from ._table import as_table, is_frame, missing_cells
+
+
+def _filled(column, holes, rebuilt):
+    """A DataFrame's column with its holes taken from the reconstruction."""
+    if str(column.dtype) == "category":  # a hole gets one of the fitted categories
+        known = set(column.cat.categories)
+        fitted = rebuilt.cat.categories
+        column = column.cat.add_categories([c for c in fitted if c not in known])
+    return column.where(~holes, rebuilt.to_numpy())
 
 
 class AutoencoderImputer(TransformerMixin, BaseEstimator):
@@ -56,6 +68,15 @@ class AutoencoderImputer(TransformerMixin, BaseEstimator):
     keep_empty_features : bool, default=False
         Keep the features with no observed value at fit time, filled with 0;
         False drops them from the output, as ``SimpleImputer`` does.
+    categorical_features : "from_dtype", array-like of int, str or bool, or None, \
+default=None
+        Which columns are categorical (HistGradientBoosting's meaning, as in
+        ``DenoisingAutoencoder``). Set, X is a mixed table (a DataFrame or an
+        object array; missing values NaN, None or ``pandas.NA``): the
+        autoencoder takes it with ``categorical_features`` (it scales the
+        numbers itself), a categorical hole is filled with the most probable
+        category of its softmax head, and ``transform`` returns the table's
+        kinds (a DataFrame for a DataFrame, else an object array).
     random_state : int, RandomState instance or None, default=None
         Seeds the autoencoder.
 
@@ -102,6 +123,7 @@ class AutoencoderImputer(TransformerMixin, BaseEstimator):
         "add_indicator": ["boolean"],
         "keep_empty_features": ["boolean"],
         "random_state": ["random_state"],
+        "categorical_features": [StrOptions({"from_dtype"}), "array-like", None],
     }
 
     def __init__(
@@ -113,6 +135,7 @@ class AutoencoderImputer(TransformerMixin, BaseEstimator):
         add_indicator=False,
         keep_empty_features=False,
         random_state=None,
+        categorical_features=None,
     ):
         self.autoencoder = autoencoder
         self.missing_values = missing_values
@@ -120,6 +143,7 @@ class AutoencoderImputer(TransformerMixin, BaseEstimator):
         self.add_indicator = add_indicator
         self.keep_empty_features = keep_empty_features
         self.random_state = random_state
+        self.categorical_features = categorical_features
 
     @staticmethod
     def _default_autoencoder(n_samples, n_features):
@@ -169,6 +193,8 @@ class AutoencoderImputer(TransformerMixin, BaseEstimator):
         self : object
             The fitted imputer.
         """
+        if self.categorical_features is not None:
+            return self._fit_table(X)
         X, holes = self._holes(X, reset=True)
         self.empty_features_ = holes.all(axis=0)
         with warnings.catch_warnings():
@@ -192,6 +218,58 @@ class AutoencoderImputer(TransformerMixin, BaseEstimator):
             self.autoencoder_.fit(self._standardised(X))
         return self
 
+    def _fit_table(self, X):
+        if not (self.missing_values is np.nan or isinstance(self.missing_values, float)):
+            raise ValueError(
+                "a mixed table (categorical_features) marks missing values as NaN, None or "
+                f"pandas.NA; missing_values={self.missing_values!r} is for numeric arrays."
+            )
+        X = as_table(X)
+        _check_n_features(self, X, reset=True)
+        _check_feature_names(self, X, reset=True)
+        holes = missing_cells(X)
+        self.empty_features_ = np.zeros(X.shape[1], dtype=bool)  # refused by the autoencoder
+        self.indicator_ = None
+        if self.add_indicator:  # fitted on the mask: MissingIndicator reads NaN in numbers only
+            self.indicator_ = MissingIndicator(error_on_new=False).fit(np.where(holes, np.nan, 0))
+        template = self.autoencoder
+        if template is None:
+            template = self._default_autoencoder(*X.shape)
+        seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
+        self.autoencoder_ = clone(template).set_params(
+            random_state=int(seed), categorical_features=self.categorical_features
+        )
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)  # a cap, not a failure
+            self.autoencoder_.fit(X)
+        return self
+
+    def _transform_table(self, X):
+        X = as_table(X)
+        _check_n_features(self, X, reset=False)
+        _check_feature_names(self, X, reset=False)
+        holes = missing_cells(X)
+        frame = is_frame(X)
+        filled = X.copy()
+        if holes.any():
+            for _ in range(self.n_iter):
+                rebuilt = self.autoencoder_.reconstruct(filled if frame else filled.copy())
+                for j in np.flatnonzero(holes.any(axis=0)):
+                    if frame:
+                        column = _filled(filled.iloc[:, j], holes[:, j], rebuilt.iloc[:, j])
+                        filled[filled.columns[j]] = column
+                    else:
+                        filled[holes[:, j], j] = rebuilt[holes[:, j], j]
+        if self.indicator_ is None:
+            return filled
+        indicator = self.indicator_.transform(np.where(holes, np.nan, 0))
+        if not frame:
+            return np.hstack([filled, indicator.astype(object)])
+        names = self.indicator_.get_feature_names_out(np.asarray(self.feature_names_in_))
+        for name, values in zip(names, indicator.T, strict=True):
+            filled[name] = values
+        return filled
+
     def _standardised(self, X):
         return (X - self.mean_) / self.scale_
 
@@ -211,6 +289,8 @@ class AutoencoderImputer(TransformerMixin, BaseEstimator):
             with the indicator's columns appended (``add_indicator``).
         """
         check_is_fitted(self)
+        if self.categorical_features is not None:
+            return self._transform_table(X)
         X, holes = self._holes(X, reset=False)
         rows = self._standardised(X)
         # Columns empty at fit time: the network learned them as holes only.

@@ -17,6 +17,7 @@ alike whatever its kind or number of categories. ``table_activation`` maps
 the network's logits to the reconstruction (softmax per categorical column).
 """
 
+import dataclasses
 import math
 import numbers
 
@@ -24,6 +25,8 @@ import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional as F
+
+from ._noise import COLUMN_NOISE_TYPES
 
 # A categorical column whose frequencies leave almost nothing to predict would
 # otherwise weigh without bound (its baseline cross-entropy near 0).
@@ -55,6 +58,11 @@ def _missing(values):
         dtype=bool,
         count=len(values),
     )
+
+
+def missing_cells(X):
+    """Where table X (``as_table``) holds missing values: a boolean ``(n, columns)`` mask."""
+    return np.column_stack([_missing(_column(X, j)) for j in range(X.shape[1])])
 
 
 def _is_nan_scalar(value):
@@ -266,6 +274,16 @@ class TableLayout:
             names += [name] if cats is None else [f"{name}_{c}" for c in cats]
         return np.asarray(names, dtype=object)
 
+    def record(self, record):
+        """The fit's ``FittedModel`` of the encoded matrix, made the table's: its
+        features are the table's columns, its ``table`` this layout."""
+        return dataclasses.replace(
+            record,
+            n_features_in=len(self.names),
+            feature_names_in=tuple(self.names) if self.frame else None,
+            table=self.to_plain(),
+        )
+
     # ---------------------------------------------------------------- plain
     def to_plain(self):
         return {
@@ -330,12 +348,41 @@ def as_table(X, layout=None):
     return X
 
 
+def fitted_layout(estimator):
+    """The fitted mixed table's ``TableLayout``, or None (a numeric array, or not fitted)."""
+    record = getattr(estimator, "fitted_model_", None)
+    table = None if record is None else record.table
+    return None if table is None else TableLayout.from_plain(table)
+
+
+def as_fitted_table(estimator, values):
+    """A reconstruction as the fitted table's kinds (categories, units), or as it is."""
+    layout = fitted_layout(estimator)
+    return values if layout is None else layout.decode(values)
+
+
+def check_table_params(estimator):
+    """Refuse the parameters a mixed table cannot train with (ValueError)."""
+    if getattr(estimator, "categorical_features", None) is None:
+        return
+    if estimator.noise_type not in COLUMN_NOISE_TYPES and estimator.noise_factor > 0:
+        raise ValueError(
+            "a mixed table (categorical_features) is corrupted a whole column at a time, "
+            f"by noise_type 'swap' or 'masking'; got noise_type={estimator.noise_type!r}."
+        )
+    if estimator.loss == "bce":
+        raise ValueError(
+            "a mixed table (categorical_features) trains with its own loss (squared error "
+            "for numbers, cross-entropy for categories); set loss='auto'."
+        )
+
+
 def table_for_fit(estimator, X, warm):
     """X encoded for the network and its ``TableLayout`` when the estimator's
     ``categorical_features`` is set (the fitted layout for a warm start), else X
     as it is and None."""
     categorical = getattr(estimator, "categorical_features", None)
-    fitted = estimator._table if warm else None
+    fitted = fitted_layout(estimator) if warm else None
     if warm and (categorical is None) != (fitted is None):
         raise ValueError(
             "warm start: the model was fitted on "
