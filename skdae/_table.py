@@ -325,11 +325,26 @@ class TableLayout:
         )
 
 
+def _polars_to_pandas(X):
+    """A polars DataFrame as pandas (categorical and enum columns as pandas categories),
+    without pyarrow."""
+    import pandas as pd
+
+    columns = {}
+    for name, dtype in zip(X.columns, X.dtypes, strict=True):
+        values = X.get_column(name).to_numpy()
+        is_category = str(dtype).startswith(("Categorical", "Enum"))
+        columns[name] = pd.Categorical(values) if is_category else values
+    return pd.DataFrame(columns)
+
+
 def as_table(X, layout=None):
-    """X as a table to encode: a DataFrame as it is, anything else as a 2-D object
-    array; checked against ``layout``'s columns when given."""
+    """X as a table to encode: a pandas DataFrame as it is (a polars one as pandas),
+    anything else as a 2-D object array; checked against ``layout``'s columns when given."""
     if hasattr(X, "toarray"):
         raise TypeError("a mixed table (categorical_features) is dense, not a sparse matrix.")
+    if type(X).__module__.startswith("polars"):
+        X = _polars_to_pandas(X)
     if not is_frame(X):
         X = np.asarray(X, dtype=object)
         if X.ndim != 2 or X.shape[0] == 0 or X.shape[1] == 0:
