@@ -416,6 +416,13 @@ def table_for_fit(estimator, X, warm):
     return layout.encode(X), layout
 
 
+def table_net_params(table, device):
+    """The net's criterion keywords and output activation for a ``TableLayout`` (or its
+    plain form): ``TableLoss`` and ``TableActivation`` over its columns."""
+    layout = table if isinstance(table, TableLayout) else TableLayout.from_plain(table)
+    return {"criterion__layout": layout}, TableActivation(layout).to(device)
+
+
 def _block_view(values, index, valid):
     """``values[:, index]`` with padding at -inf: ``(batch, n_categorical, max_categories)``."""
     return values[:, index].masked_fill(~valid, -torch.inf)

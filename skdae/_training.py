@@ -47,7 +47,7 @@ from ._fitted import encode_params, fingerprint, record_of
 from ._net import ConvergenceCheck, DenoisingNet
 from ._noise import make_corruption
 from ._runtime import check_precision, denormals_flushed, resolve_device, torch_seed
-from ._table import TableActivation, TableLayout, TableLoss
+from ._table import TableLoss, table_net_params
 from .callbacks import ProgressBar, StaircaseDecay, TensorBoard, TrainingMonitor
 
 # batch_size="auto": rows // this, between 32 and 256 (see batch_size_for).
@@ -233,13 +233,7 @@ def prepare_cold(
     module = estimator._build_module(X.shape[1], device="meta").to_empty(device=device)
     module.reset_parameters(generator)
     X_train = as_tensor(X, device, placement=choose_placement(estimator.data_placement, X, device))
-    corruption = make_corruption(
-        estimator.noise_type,
-        estimator.noise_factor,
-        bounded=loss == "bce",
-        X=X_train,
-        columns=None if table is None else table.column_of,
-    )
+    corruption = corruption_for(estimator, X_train, loss == "bce", table)
     net = make_net(
         estimator,
         module,
@@ -255,6 +249,13 @@ def prepare_cold(
         table=table,
     )
     return net, X_train
+
+
+def corruption_for(estimator, X_train, bounded, table):
+    """The fit's corruption: the noise parameters', per table column with a ``table``."""
+    columns = None if table is None else table.column_of
+    kind, factor = estimator.noise_type, estimator.noise_factor
+    return make_corruption(kind, factor, bounded=bounded, X=X_train, columns=columns)
 
 
 def prepare_warm(estimator, X, value_range_, device, group=None, rows=None, table=None):
@@ -274,13 +275,7 @@ def prepare_warm(estimator, X, value_range_, device, group=None, rows=None, tabl
     X_train = as_tensor(X, device, placement=choose_placement(estimator.data_placement, X, device))
     corruption = old.corruption
     if not fitted.same_noise(estimator.noise_type, estimator.noise_factor):
-        corruption = make_corruption(
-            estimator.noise_type,
-            estimator.noise_factor,
-            bounded=fitted.loss == "bce",
-            X=X_train,
-            columns=None if table is None else table.column_of,
-        )
+        corruption = corruption_for(estimator, X_train, fitted.loss == "bce", table)
     elif corruption is not None:
         corruption.to(device)
     net = make_net(
@@ -367,9 +362,7 @@ def make_net(
     ``table``: a ``TableLayout`` (or its plain form) for ``loss="table"``."""
     criterion_params, output_activation = {}, OUTPUT_ACTIVATIONS.get(loss)
     if loss == "table":
-        layout = table if isinstance(table, TableLayout) else TableLayout.from_plain(table)
-        criterion_params = {"criterion__layout": layout}
-        output_activation = TableActivation(layout).to(device)
+        criterion_params, output_activation = table_net_params(table, device)
     world, rank_zero = 1, True
     if process_group is not None:
         world, rank_zero = dist.get_world_size(process_group), dist.get_rank() == 0

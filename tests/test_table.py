@@ -262,3 +262,29 @@ def test_imputer_fills_categorical_holes_with_categories(quiet):
     # An object array gives an object array.
     array = imputer.set_params(categorical_features=[0, 3]).fit_transform(holed.to_numpy())
     assert array.dtype == object and array.shape == (300, 6)
+
+
+def test_skops_round_trip(quiet):
+    sio = pytest.importorskip("skops.io")
+    X = _table(n=80)
+    dae = _dae().fit(X)
+    payload = sio.dumps(dae)
+    again = sio.loads(payload, trusted=sio.get_untrusted_types(data=payload))
+    np.testing.assert_array_equal(again.transform(X), dae.transform(X))
+    assert again.fitted_model_.table == dae.fitted_model_.table
+
+
+def test_polars_categorical_columns_from_dtype(quiet):
+    pl = pytest.importorskip("polars")
+    X = _table(n=80)
+    frame = pl.DataFrame(
+        {
+            "colour": pl.Series(X["colour"].astype(str).tolist(), dtype=pl.Categorical),
+            "size": X["size"].to_numpy(),
+        }
+    )
+    dae = _dae().fit(frame)
+    assert dae.fitted_model_.table["categorical"] == [True, False]
+    rebuilt = dae.reconstruct(frame)
+    assert set(rebuilt["colour"]) <= {"red", "green", "blue"}
+    np.testing.assert_array_equal(dae.transform(frame), dae.transform(X[["colour", "size"]]))
