@@ -49,8 +49,8 @@ print(f"codes {codes.shape}; loss {dae.loss_function_!r}; {dae.n_iter_} epochs")
 
 # %%
 # Hide one categorical column (a missing category is a hole, not a new
-# category) and ask the model for it: ``reconstruct`` answers with categories,
-# and the softmax head's probabilities say how sure it is.
+# category) and ask the model for it: ``reconstruct`` answers with the most
+# probable category of the column's softmax head.
 column = "chist"  # consumer credit history, 1 (best) to 6 (worst)
 hidden = table.copy()
 hidden[column] = np.nan

@@ -404,8 +404,9 @@ class BaseAutoencoder(
 
         Returns
         -------
-        X_original : ndarray of shape (n_samples, `n_features_in_`)
-            The reconstruction (probabilities in [0, 1] for ``loss_function_ == "bce"``).
+        X_original : ndarray or DataFrame of shape (n_samples, `n_features_in_`)
+            The reconstruction (probabilities in [0, 1] for ``loss_function_ == "bce"``;
+            for a mixed table, the table's kinds: categories and numbers in their units).
         """
         check_is_fitted(self)
         Z = check_array(X, dtype=[np.float64, np.float32], input_name="X")
@@ -416,7 +417,7 @@ class BaseAutoencoder(
                 f"features (the code size), got {Z.shape[1]}."
             )
         step = lambda module, z: self._output_activation(module.decode(z))  # noqa: E731
-        return as_fitted_table(self, self._evaluate(Z, step, self.net_.module_.n_features))
+        return as_fitted_table(self, self._evaluate(Z, step, self.net_.module_.n_features), X)
 
     def reconstruct(self, X):
         """Encode then decode X (no noise added): the model's reconstruction.
@@ -428,14 +429,17 @@ class BaseAutoencoder(
 
         Returns
         -------
-        X_rec : ndarray of shape (n_samples, n_features)
+        X_rec : ndarray or DataFrame of shape (n_samples, n_features)
             The reconstruction, in X's float dtype (probabilities in [0, 1]
-            for ``loss_function_ == "bce"``).
+            for ``loss_function_ == "bce"``; for a mixed table, the table's
+            kinds: a DataFrame on X's index for a DataFrame, else an object
+            array).
         """
+        rows = X
         X, missing = self._validate_X(X)
         step = lambda module, x: self._output_activation(module(x))  # noqa: E731
         rebuilt = self._evaluate(X, step, self.net_.module_.n_features, missing)
-        return as_fitted_table(self, rebuilt)
+        return as_fitted_table(self, rebuilt, rows)
 
     def score_samples(self, X):
         """Return minus the reconstruction RMSE of each row (higher is better).

@@ -46,8 +46,9 @@ class FittedModel:
         are code, as None).
     spec : dict
         The arguments the network was built from (``_module_spec``).
-    loss : {"bce", "mse"}
-        The loss trained on (``loss="auto"`` resolved).
+    loss : {"bce", "mse", "table"}
+        The loss trained on (``loss="auto"`` resolved; "table" for a mixed table:
+        squared errors and cross-entropies, ``skdae._table.TableLoss``).
     n_features_in : int
     feature_names_in : tuple of str or None
     rows : str

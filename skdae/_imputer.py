@@ -9,6 +9,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.impute import MissingIndicator
 from sklearn.utils import check_random_state
 from sklearn.utils._mask import _get_mask
+from sklearn.utils._missing import is_scalar_nan
 from sklearn.utils._param_validation import HasMethods, Interval, MissingValues, StrOptions
 from sklearn.utils.validation import (
     FLOAT_DTYPES,
@@ -213,13 +214,15 @@ default=None
             template = self._default_autoencoder(*X.shape)
         seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
         self.autoencoder_ = clone(template).set_params(random_state=int(seed))
+        if "categorical_features" in self.autoencoder_.get_params():
+            self.autoencoder_.set_params(categorical_features=None)  # a numeric matrix here
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)  # a cap, not a failure
             self.autoencoder_.fit(self._standardised(X))
         return self
 
     def _fit_table(self, X):
-        if not (self.missing_values is np.nan or isinstance(self.missing_values, float)):
+        if not is_scalar_nan(self.missing_values):
             raise ValueError(
                 "a mixed table (categorical_features) marks missing values as NaN, None or "
                 f"pandas.NA; missing_values={self.missing_values!r} is for numeric arrays."
@@ -308,6 +311,10 @@ default=None
         if self.indicator_ is not None:
             filled = np.hstack([filled, self.indicator_.transform(X).astype(filled.dtype)])
         return filled
+
+    def __setstate__(self, state):
+        state.setdefault("categorical_features", None)  # pickled before it existed
+        super().__setstate__(state)
 
     def get_feature_names_out(self, input_features=None):
         """Names of the output columns: the kept features, then the indicator's.

@@ -167,6 +167,9 @@ def unpickled_state(estimator, state):
     state.setdefault("distributed", "auto")
     state.setdefault("data_placement", "auto")
     state.setdefault("precision", "float32")
+    if "categorical_features" in type(estimator)._parameter_constraints:
+        state.setdefault("categorical_features", None)
+        state.setdefault("feature_layers", "code")
     # Fitted attributes that the record holds now.
     loss = state.pop("loss_function_", None) or state.pop("loss_", None)
     device = state.pop("device_", None)

@@ -133,6 +133,8 @@ def _sorted_categories(values, name):
 
 
 def _as_numbers(values, name):
+    if values.dtype.kind == "O":  # None and pandas.NA are holes, as NaN is
+        values = np.where(_missing(values), np.nan, values)
     try:
         return values.astype(np.float64)
     except (TypeError, ValueError):
@@ -202,10 +204,9 @@ class TableLayout:
             else:
                 numbers_ = _as_numbers(values, names[j])
                 observed = numbers_[~np.isnan(numbers_)]
-                if not np.isfinite(observed).all():
-                    raise ValueError(f"column {names[j]!r} holds infinity; only NaN may be a hole.")
-                centre = float(observed.mean()) if observed.size else 0.0
-                spread = float(observed.std()) if observed.size else 0.0
+                if not observed.size:
+                    raise ValueError(f"numeric column {names[j]!r} holds no value, only holes.")
+                centre, spread = float(observed.mean()), float(observed.std())
                 categories.append(None)
                 mean.append(centre), scale.append(spread if spread > 0 else 1.0)
                 baseline.append(1.0)
@@ -238,12 +239,17 @@ class TableLayout:
                 out[codes == -2, start : start + self.sizes[j]] = np.nan
             else:
                 numbers_ = _as_numbers(values, self.names[j])
+                if np.isinf(numbers_).any():
+                    raise ValueError(
+                        f"column {self.names[j]!r} holds infinity; only NaN may be a hole."
+                    )
                 out[:, start] = (numbers_ - self.mean[j]) / self.scale[j]
         return out
 
-    def decode(self, values):
+    def decode(self, values, index=None):
         """The network's reconstruction (probabilities for categories) as a table:
-        numbers in their units, the most probable category of each categorical column."""
+        numbers in their units, the most probable category of each categorical column
+        (a DataFrame on ``index`` for a table fitted as one)."""
         columns = []
         for j, start in enumerate(self.starts):
             if self.categorical[j]:
@@ -260,19 +266,13 @@ class TableLayout:
                 {
                     name: pd.Categorical(col, categories=cats) if cats is not None else col
                     for name, col, cats in zip(self.names, columns, self.categories, strict=True)
-                }
+                },
+                index=index,
             )
         table = np.empty((values.shape[0], len(self.names)), dtype=object)
         for j, col in enumerate(columns):
             table[:, j] = col
         return table
-
-    def feature_names_out(self):
-        """Names of the encoded columns (``"colour_red"``, ``"height"``), as OneHotEncoder's."""
-        names = []
-        for name, cats in zip(self.names, self.categories, strict=True):
-            names += [name] if cats is None else [f"{name}_{c}" for c in cats]
-        return np.asarray(names, dtype=object)
 
     def record(self, record):
         """The fit's ``FittedModel`` of the encoded matrix, made the table's: its
@@ -370,10 +370,12 @@ def fitted_layout(estimator):
     return None if table is None else TableLayout.from_plain(table)
 
 
-def as_fitted_table(estimator, values):
-    """A reconstruction as the fitted table's kinds (categories, units), or as it is."""
+def as_fitted_table(estimator, values, rows):
+    """A reconstruction as the fitted table's kinds (categories, units), on the index of
+    the ``rows`` it comes from; or as it is."""
     layout = fitted_layout(estimator)
-    return values if layout is None else layout.decode(values)
+    index = getattr(rows, "index", None) if is_frame(rows) else None
+    return values if layout is None else layout.decode(values, index)
 
 
 def check_table_params(estimator):
@@ -388,7 +390,8 @@ def check_table_params(estimator):
     if estimator.loss == "bce":
         raise ValueError(
             "a mixed table (categorical_features) trains with its own loss (squared error "
-            "for numbers, cross-entropy for categories); set loss='auto'."
+            "for numbers, cross-entropy for categories); set loss='auto' (or 'mse', which "
+            "means the same for a table)."
         )
 
 
@@ -409,10 +412,19 @@ def table_for_fit(estimator, X, warm):
     if categorical is None:
         return X, None
     X = as_table(X, fitted)
+    names = [str(c) for c in X.columns] if is_frame(X) else None
     layout = fitted
     if layout is None:
-        names = [str(c) for c in X.columns] if is_frame(X) else None
         layout = TableLayout.fit(X, categorical, names)
+    elif not np.array_equal(
+        resolve_categorical(categorical, X, X.shape[1], names), layout.categorical
+    ):
+        raise ValueError(
+            f"warm start: the model was fitted with categorical columns "
+            f"{[n for n, c in zip(layout.names, layout.categorical, strict=True) if c]}, and "
+            f"categorical_features={categorical!r} now names others; set warm_start=False "
+            "to train a new model."
+        )
     return layout.encode(X), layout
 
 

@@ -70,6 +70,16 @@ def denoising_score(estimator, X, *, noise_type="gaussian", noise_factor=0.5, ra
     return -float(np.sqrt(np.mean((restored - X) ** 2, dtype=np.float64)))
 
 
+def _refuse_tables(model):
+    record = getattr(model, "fitted_model_", None)
+    if record is not None and record.table is not None:
+        raise ValueError(
+            "the denoising scores corrupt a numeric matrix; this model was fitted on a mixed "
+            "table (categorical_features). Score it with its own score(X), or compare the "
+            "codes' use downstream."
+        )
+
+
 def _autoencoder_and_input(estimator, X):
     """The autoencoder of ``estimator`` (itself, or a Pipeline's last step) and X as it
     sees it, as float32 (float64 stays float64): any numeric dtype scores as its float32
@@ -79,6 +89,7 @@ def _autoencoder_and_input(estimator, X):
         if len(estimator.steps) > 1:
             X = estimator[:-1].transform(X)
         model = estimator.steps[-1][1]
+    _refuse_tables(model)
     X = X.toarray() if sp.issparse(X) else np.asarray(X)
     return model, X if X.dtype == np.float64 else X.astype(np.float32)
 
@@ -124,6 +135,7 @@ default="gaussian"
     >>> noisy.shape, bool(noisy.min() >= 0 and noisy.max() <= 1)  # clipped: bce data
     ((1797, 64), True)
     """
+    _refuse_tables(estimator)
     X = np.asarray(X)
     dtype = X.dtype if X.dtype == np.float64 else np.float32
     clean = torch.as_tensor(X, dtype=torch.float32)

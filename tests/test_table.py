@@ -166,9 +166,9 @@ def test_masking_noise_masks_whole_columns():
     layout, batch = _onehot_batch()
     corruption = make_corruption("masking", 0.5, bounded=False, X=batch, columns=layout.column_of)
     assert isinstance(corruption, MaskingNoise)
-    noisy = corruption(batch, torch.Generator().manual_seed(0))
+    noisy = corruption(torch.ones_like(batch), torch.Generator().manual_seed(0))
     sums = noisy[:, :3].sum(dim=1)
-    assert set(sums.tolist()) == {0.0, 1.0}  # a category kept whole or masked whole
+    assert set(sums.tolist()) == {0.0, 3.0}  # a column's values kept whole or masked whole
 
 
 def test_each_column_weighs_its_baseline():
@@ -288,3 +288,44 @@ def test_polars_categorical_columns_from_dtype(quiet):
     rebuilt = dae.reconstruct(frame)
     assert set(rebuilt["colour"]) <= {"red", "green", "blue"}
     np.testing.assert_array_equal(dae.transform(frame), dae.transform(X[["colour", "size"]]))
+
+
+def test_none_and_pandas_na_are_holes_in_numeric_columns(quiet):
+    X = _table(n=60)
+    X["size"] = X["size"].astype(object)
+    X.loc[0, "size"], X.loc[1, "size"] = None, pd.NA
+    encoded = TableLayout.fit(X, "from_dtype", list(X.columns)).encode(X)
+    assert np.isnan(encoded[:2, 3]).all() and not np.isnan(encoded[2:, 3]).any()
+
+
+def test_reconstruct_keeps_the_rows_index(quiet):
+    X = _table(n=60)
+    dae = _dae().fit(X)
+    part = X.iloc[40:]
+    assert dae.reconstruct(part).index.equals(part.index)
+
+
+def test_refused_tables_say_why(quiet):
+    X = _table(n=60)
+    X["empty"] = np.nan
+    with pytest.raises(ValueError, match="'empty' holds no value"):
+        _dae().fit(X)
+    dae = _dae().fit(X.drop(columns="empty"))
+    infinite = X.drop(columns="empty")
+    infinite.loc[0, "size"] = np.inf
+    with pytest.raises(ValueError, match="'size' holds infinity"):
+        dae.transform(infinite)
+    from skdae.metrics import denoising_score
+
+    with pytest.raises(ValueError, match="mixed table"):
+        denoising_score(dae, X.drop(columns="empty"))
+    dae.set_params(warm_start=True, categorical_features=["colour"])
+    with pytest.raises(ValueError, match="now names others"):
+        dae.fit(X.drop(columns="empty"))
+
+
+def test_imputer_table_needs_nan_holes():
+    from skdae import AutoencoderImputer
+
+    with pytest.raises(ValueError, match="missing_values=-1.0"):
+        AutoencoderImputer(categorical_features="from_dtype", missing_values=-1.0).fit(_table(20))
