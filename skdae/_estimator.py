@@ -40,6 +40,31 @@ class DenoisingAutoencoder(BaseAutoencoder):
         Activation of the code layer, the features ``transform`` returns.
         None: ``activation``, as in the seed. ``"linear"``: none (and no
         dropout after it), so that no code unit can be always 0.
+    categorical_features : "from_dtype", array-like of int, str or bool, or None, \
+default=None
+        Which columns of X are categorical, with HistGradientBoostingClassifier's
+        meaning: ``"from_dtype"`` (the pandas ``category`` columns, or polars
+        ``Categorical`` and ``Enum`` ones), column indices, names, or a boolean
+        mask. None: X is a numeric matrix, as it is. Set (even to
+        ``"from_dtype"`` on a table without category columns), X is a mixed
+        table taken column by column: numeric columns are standardised
+        inside, each categorical column is one-hot over the categories seen in
+        ``fit`` (an unknown one all zeros, as ``OneHotEncoder(handle_unknown=
+        "ignore")``; a missing one a hole, as NaN is for a number) and
+        reconstructed by a softmax head of its own with the cross-entropy.
+        Each column's loss is measured in units of what predicting its
+        training average (numbers) or frequencies (categories) costs, so that
+        neither kind drowns the other (``loss_function_`` is ``"table"``).
+        Noise acts on whole columns: ``noise_type`` must be ``"swap"`` or
+        ``"masking"``. ``reconstruct`` and ``inverse_transform`` return the
+        table's kinds (categories, numbers in their units). Such a model
+        pickles; ``save`` and the ONNX export refuse it. See the user guide's
+        "Mixed-type tables".
+    feature_layers : {"code", "all"}, default="code"
+        What ``transform`` returns: the code, or every hidden layer's
+        activations side by side (the encoder's, the code, the decoder's: the
+        feature set of the denoising autoencoder that won Porto Seguro's
+        competition), ``2 * sum(hidden_units) - hidden_units[-1]`` wide.
     {shared_parameters}
 
     Attributes

@@ -135,8 +135,8 @@ default=None
         n_iter=1,
         add_indicator=False,
         keep_empty_features=False,
-        random_state=None,
         categorical_features=None,
+        random_state=None,
     ):
         self.autoencoder = autoencoder
         self.missing_values = missing_values
