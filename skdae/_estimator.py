@@ -57,9 +57,9 @@ default=None
         neither kind drowns the other (``loss_function_`` is ``"table"``).
         Noise acts on whole columns: ``noise_type`` must be ``"swap"`` or
         ``"masking"``. ``reconstruct`` and ``inverse_transform`` return the
-        table's kinds (categories, numbers in their units). Such a model
-        pickles; ``save`` and the ONNX export refuse it. See the user guide's
-        "Mixed-type tables".
+        table's kinds (categories, numbers in their units). ``save`` writes
+        the columns' encoding beside the weights; the ONNX export refuses such
+        a model. See the user guide's "Mixed-type tables".
     feature_layers : {"code", "all"}, default="code"
         What ``transform`` returns: the code, or every hidden layer's
         activations side by side (the encoder's, the code, the decoder's: the

@@ -48,6 +48,7 @@ FITTED_KEYS = {
     "spec",
     "rows",
     "grad_scaler",
+    "table",
 }
 # float16's loss scaler state (torch.amp.GradScaler.state_dict).
 GRAD_SCALER_KEYS = {
@@ -119,8 +120,12 @@ def checked_fitted(document, model_file):
         problems.append(f"n_features_in_ must be a positive int, got {fitted['n_features_in_']!r}")
     if not is_int(fitted["n_features_out"], low=1):
         problems.append(f"n_features_out must be a positive int, got {fitted['n_features_out']!r}")
-    if fitted["loss_"] not in ("bce", "mse"):
-        problems.append(f"loss_ must be 'bce' or 'mse', got {fitted['loss_']!r}")
+    if fitted["loss_"] not in ("bce", "mse", "table"):
+        problems.append(f"loss_ must be 'bce', 'mse' or 'table', got {fitted['loss_']!r}")
+    if (fitted["loss_"] == "table") != ("table" in fitted):
+        problems.append("a mixed table's model has loss_ 'table' and a table, others neither")
+    elif "table" in fitted:
+        problems += table_problems(fitted["table"], fitted["n_features_in_"])
     if not isinstance(fitted["device_"], str):
         problems.append(f"device_ must be a string, got {fitted['device_']!r}")
     seed = fitted.get("validation_split_seed")
@@ -243,6 +248,43 @@ def checked_estimator(cls, params, format_version, model_file, n_features, build
     except (TypeError, ValueError, OverflowError) as exc:
         raise ModelFileError(f"{model_file} holds invalid parameters: {exc}") from None
     return estimator
+
+
+TABLE_KEYS = {"names", "categorical", "categories", "mean", "scale", "baseline", "frame"}
+
+
+def table_problems(table, n_columns):
+    """What is wrong with a file's mixed-table layout (``TableLayout.to_plain``): a list."""
+    if not (isinstance(table, dict) and set(table) == TABLE_KEYS and is_int(n_columns, low=1)):
+        return [f"table must be an object with the keys {sorted(TABLE_KEYS)}"]
+
+    def column_list(key, good):
+        value = table[key]
+        return isinstance(value, list) and len(value) == n_columns and all(map(good, value))
+
+    def category(value):
+        return isinstance(value, (str, bool)) or (_number(value) and math.isfinite(value))
+
+    def categories(value):
+        return value is None or (
+            isinstance(value, list)
+            and value
+            and all(map(category, value))
+            and len({(type(v), v) for v in value}) == len(value)
+        )
+
+    positive = lambda v: _number(v) and math.isfinite(v) and v > 0  # noqa: E731
+    good = (
+        column_list("names", lambda v: isinstance(v, str))
+        and column_list("categorical", lambda v: isinstance(v, bool))
+        and column_list("categories", categories)
+        and [c is not None for c in table["categories"]] == table["categorical"]
+        and column_list("mean", lambda v: _number(v) and math.isfinite(v))
+        and column_list("scale", positive)
+        and column_list("baseline", positive)
+        and isinstance(table["frame"], bool)
+    )
+    return [] if good else ["table must describe n_features_in_ columns and their encoding"]
 
 
 def expected_noise(estimator, loss):

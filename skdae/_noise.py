@@ -212,8 +212,10 @@ NOISE_TYPES = {
 }
 
 
-# The kinds that corrupt a table's columns whole (``make_corruption``'s ``columns``).
+# The kinds that corrupt a table's columns whole (``make_corruption``'s ``columns``),
+# and the tensors of that column map.
 COLUMN_NOISE_TYPES = ("masking", "swap")
+COLUMN_MAP = ("columns", "column_starts")
 
 
 def make_corruption(noise_type, noise_factor, *, bounded, X=None, tensors=None, columns=None):
@@ -242,9 +244,9 @@ def make_corruption(noise_type, noise_factor, *, bounded, X=None, tensors=None, 
     kind = NOISE_TYPES[noise_type]
     if tensors is None:
         tensors = kind.statistics(X) if X is not None and not bounded else {}
-        if columns is not None:
-            device = getattr(X, "device", None)
-            columns = torch.as_tensor(columns, dtype=torch.int64, device=device)
-            starts = torch.ones(int(columns.max()) + 1 if len(columns) else 0, device=device)
-            tensors = {**tensors, "columns": columns, "column_starts": starts}
+    if columns is not None:  # a table's column map (a saved model's is rebuilt from its layout)
+        device = getattr(X, "device", None)
+        columns = torch.as_tensor(columns, dtype=torch.int64, device=device)
+        starts = torch.ones(int(columns.max()) + 1 if len(columns) else 0, device=device)
+        tensors = {**tensors, "columns": columns, "column_starts": starts}
     return kind.build(noise_factor, bounded, tensors)

@@ -46,8 +46,9 @@ from ._model_file import (
     is_int,
     safetensors_header,
 )
-from ._noise import make_corruption
+from ._noise import COLUMN_MAP, make_corruption
 from ._runtime import resolve_device
+from ._table import TableLayout
 from ._training import make_net
 from ._version import __version__
 
@@ -93,12 +94,6 @@ def save(estimator, path):
         raise ValueError(
             "save cannot write callbacks (they are code); set_params(callbacks=None) first."
         )
-    if estimator.fitted_model_.table is not None:
-        raise ValueError(
-            "save does not write models fitted on a mixed table (categorical_features) yet: "
-            "their column encoding has no place in the model file's format. Pickle the "
-            "estimator (or skops.io.dump it) instead."
-        )
     # load validates the current parameters as fit does: what save writes, load reads.
     estimator._validate_params()
     check_replaceable(path, is_model_folder, "a skdae model folder")
@@ -118,11 +113,15 @@ def save(estimator, path):
         fitted["feature_names_in_"] = list(record.feature_names_in)
     if record.split_seed is not None:  # a warm start validates on the same rows
         fitted["validation_split_seed"] = int(record.split_seed)
+    if record.table is not None:  # a mixed table's columns and their encoding (plain JSON)
+        fitted["table"] = record.table
 
     tensors = cpu_tensors(estimator.net_.module_.state_dict())
     corruption = estimator.net_.corruption
     if corruption is not None:
-        tensors.update(cpu_tensors(corruption.tensors, prefix=NOISE_PREFIX))
+        # A table's column map is rebuilt from its layout, not stored.
+        noise = {k: v for k, v in corruption.tensors.items() if k not in COLUMN_MAP}
+        tensors.update(cpu_tensors(noise, prefix=NOISE_PREFIX))
     weights = save_tensors(tensors)
     document = {
         "format": "skdae-model",
@@ -226,21 +225,25 @@ def load(path, device=None):
         raise ModelFileError(f"{model_file} describes an unknown estimator {document['class']!r}.")
     fitted = checked_fitted(document, model_file)
     n_features = fitted["n_features_in_"]
+    table = fitted.get("table")
+    layout = None if table is None else TableLayout.from_plain(table)
+    # The network's inputs: a table's encoded width, else the features.
+    n_inputs = n_features if layout is None else layout.width
     version = document["format_version"]
     estimator = checked_estimator(
-        cls, document["params"], version, model_file, n_features, builds=version < 3
+        cls, document["params"], version, model_file, n_inputs, builds=version < 3
     )
     # What the model was trained with: apart from the current parameters since format 3.
     trained = estimator
     if version >= 3:
-        trained = checked_estimator(cls, fitted["params"], version, model_file, n_features)
+        trained = checked_estimator(cls, fitted["params"], version, model_file, n_inputs)
 
     # The network's shapes, on the meta device (no memory), against the weights file's
     # header: a description that does not fit its weights is refused before a byte of
     # them becomes a tensor, and every tensor then built is one the file holds.
     loss = fitted["loss_"]
     try:
-        module = trained._build_module(n_features, device="meta")
+        module = trained._build_module(n_inputs, device="meta")
     except (RuntimeError, ValueError, OverflowError, TypeError, KeyError) as exc:
         raise ModelFileError(f"{model_file} describes no network skdae can build: {exc}") from None
     if version >= 3 and decoded(fitted["spec"], model_file) != module.spec:
@@ -251,7 +254,7 @@ def load(path, device=None):
     expected = {k: (tuple(v.shape), v.dtype) for k, v in module.state_dict().items()}
     noise_names = expected_noise(trained, loss)
     header = safetensors_header(weights, weights_file)
-    check_shapes(header, expected, noise_names, n_features, weights_file)
+    check_shapes(header, expected, noise_names, n_inputs, weights_file)
     if fitted["n_features_out"] != module.code_size:
         raise ModelFileError(
             f"{model_file}: n_features_out is {fitted['n_features_out']}, but the described "
@@ -283,6 +286,7 @@ def load(path, device=None):
             trained.noise_factor,
             bounded=loss == "bce",
             tensors=noise_tensors,
+            columns=None if layout is None else layout.column_of,
         )
     except (TypeError, ValueError, OverflowError) as exc:
         raise ModelFileError(f"{model_file}: its noise cannot be rebuilt: {exc}") from None
@@ -293,6 +297,7 @@ def load(path, device=None):
         device,
         corruption=corruption,
         split_seed=fitted.get("validation_split_seed"),
+        table=layout,
     )
     net.initialize()
     net.history = History(document["history"])
@@ -308,6 +313,7 @@ def load(path, device=None):
         device=str(device),
         split_seed=fitted.get("validation_split_seed"),
         grad_scaler=fitted.get("grad_scaler"),
+        table=table,
         history=net.history,
     )
     estimator._set_fitted(net, record)

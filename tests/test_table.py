@@ -195,15 +195,47 @@ def test_feature_layers_all(quiet):
     assert len(every.get_feature_names_out()) == features.shape[1]
 
 
-def test_pickles_and_refuses_save(tmp_path, quiet):
+def test_pickles_saves_and_loads(tmp_path, quiet):
+    import skdae
+
     X = _table(n=80)
+    X.loc[:5, "colour"] = np.nan
     dae = _dae().fit(X)
     again = pickle.loads(pickle.dumps(dae))
     np.testing.assert_array_equal(again.transform(X), dae.transform(X))
-    target = tmp_path / "model"
-    with pytest.raises(ValueError, match="mixed table"):
-        dae.save(target)
-    assert not target.exists()
+    loaded = skdae.load(dae.save(tmp_path / "model"))
+    assert loaded.fitted_model_.table == dae.fitted_model_.table
+    assert loaded.loss_function_ == "table"
+    assert list(loaded.feature_names_in_) == list(X.columns)
+    np.testing.assert_array_equal(loaded.transform(X), dae.transform(X))
+    pd.testing.assert_frame_equal(loaded.reconstruct(X), dae.reconstruct(X))
+    # The loaded model trains on: its noise still swaps whole categories.
+    loaded.set_params(warm_start=True, max_epochs=2).fit(X)
+    assert loaded.n_iter_ == dae.n_iter_ + 2
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda t: t.update(categories=[["blue"], None, None, None]),  # colour's categories cut
+        lambda t: t.update(scale=[1.0, -1.0, 1.0, 1.0]),
+        lambda t: t.update(names=["colour", "size"]),
+        lambda t: t.pop("frame"),
+    ],
+)
+def test_load_refuses_a_damaged_table(tmp_path, quiet, damage):
+    import json
+
+    import skdae
+    from skdae._model_file import MODEL_FILE, checksum
+
+    folder = _dae().fit(_table(n=40)).save(tmp_path / "model")
+    document = json.loads((folder / MODEL_FILE).read_text())
+    damage(document["fitted"]["table"])
+    document["checksum"] = checksum(document)
+    (folder / MODEL_FILE).write_text(json.dumps(document))
+    with pytest.raises(skdae.ModelFileError):
+        skdae.load(folder)
 
 
 def test_warm_start_and_partial_fit(quiet):
