@@ -256,7 +256,7 @@ default=None
         filled = X.copy()
         if holes.any():
             for _ in range(self.n_iter):
-                rebuilt = self.autoencoder_.reconstruct(filled if frame else filled.copy())
+                rebuilt = self.autoencoder_.reconstruct(filled)
                 for j in np.flatnonzero(holes.any(axis=0)):
                     if frame:
                         column = _filled(filled.iloc[:, j], holes[:, j], rebuilt.iloc[:, j])

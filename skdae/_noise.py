@@ -41,13 +41,16 @@ class _Corruption:
 
     def draw_shape(self, batch):
         """The shape of one draw per value, and the map from a draw to the values
-        it stands for: with a table's ``columns`` (each encoded value's column, and
-        ``column_starts``), one draw per row and column (a categorical column's
-        one-hot values are corrupted together); else one per value, and None."""
+        it stands for: with a table's ``columns`` (each encoded value's column, in
+        order), one draw per row and column (a categorical column's one-hot values
+        are corrupted together); else one per value, and None."""
         columns = self.tensors.get("columns")
         if columns is None:
             return batch.shape, None
-        return (batch.shape[0], self.tensors["column_starts"].shape[0]), columns
+        n_columns = self.__dict__.get("_n_columns")
+        if n_columns is None:  # read once (a host sync), not per batch
+            n_columns = self._n_columns = int(columns[-1]) + 1
+        return (batch.shape[0], n_columns), columns
 
     def to(self, device):
         """Move the data-derived tensors to ``device`` (returns self)."""
@@ -215,7 +218,7 @@ NOISE_TYPES = {
 # The kinds that corrupt a table's columns whole (``make_corruption``'s ``columns``),
 # and the tensors of that column map.
 COLUMN_NOISE_TYPES = ("masking", "swap")
-COLUMN_MAP = ("columns", "column_starts")
+COLUMN_MAP = ("columns",)
 
 
 def make_corruption(noise_type, noise_factor, *, bounded, X=None, tensors=None, columns=None):
@@ -245,8 +248,6 @@ def make_corruption(noise_type, noise_factor, *, bounded, X=None, tensors=None, 
     if tensors is None:
         tensors = kind.statistics(X) if X is not None and not bounded else {}
     if columns is not None:  # a table's column map (a saved model's is rebuilt from its layout)
-        device = getattr(X, "device", None)
-        columns = torch.as_tensor(columns, dtype=torch.int64, device=device)
-        starts = torch.ones(int(columns.max()) + 1 if len(columns) else 0, device=device)
-        tensors = {**tensors, "columns": columns, "column_starts": starts}
+        columns = torch.as_tensor(columns, dtype=torch.int64, device=getattr(X, "device", None))
+        tensors = {**tensors, "columns": columns}
     return kind.build(noise_factor, bounded, tensors)
