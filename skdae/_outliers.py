@@ -28,10 +28,12 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseEstimator):
     trains ``n_estimators`` copies of ``autoencoder`` (each with a seed of its
     own) to reconstruct the scaled rows, and learns each feature's typical
     absolute error (its median) on the training rows. A row's outlier score
-    is its absolute error per feature, divided by the feature's typical
-    error, averaged over the features and the autoencoders: a row is an
-    outlier when it is reconstructed much worse than training rows are,
-    whatever the scale of its columns.
+    is its error per feature over the feature's typical error, averaged over
+    the features and the autoencoders as a geometric mean of ``1 + ratio``
+    (minus 1): a row is an outlier when it is reconstructed much worse than
+    training rows are, whatever the scale of its columns, and more so when
+    many of its features are off than when a single one is (the geometric
+    mean keeps one feature from outweighing the rest).
 
     Parameters
     ----------
@@ -199,9 +201,10 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseEstimator):
         Returns
         -------
         scores : ndarray of shape (n_samples,)
-            Minus the mean, over features and autoencoders, of the absolute
-            reconstruction error divided by the feature's typical error on the
-            training rows (about -1 for a typical row).
+            Minus the geometric mean, over features and autoencoders, of
+            ``1 + e / t``, plus 1, where ``e`` is the absolute reconstruction
+            error and ``t`` the feature's typical error on the training rows
+            (about -1 for a typical row).
         """
         check_is_fitted(self)
         X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
@@ -210,8 +213,13 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseEstimator):
     def _scores(self, scaled):
         total = np.zeros(scaled.shape[0])
         for model, scale in zip(self.estimators_, self.feature_scales_, strict=True):
-            total += (self._errors(model, scaled) / scale).mean(axis=1)
-        return -total / len(self.estimators_)
+            # A geometric mean (of 1 + ratio): up to the typical error a feature
+            # counts about as it is, beyond it each further multiple counts less,
+            # so a row off in many features outranks one off in a single feature
+            # by a lot (bench_outliers: mean AP +0.02 over the arithmetic mean on
+            # two sets of 3 seeds, AUC -0.002).
+            total += np.log1p(self._errors(model, scaled) / scale).mean(axis=1)
+        return 1.0 - np.exp(total / len(self.estimators_))
 
     def decision_function(self, X):
         """Return ``score_samples(X) - offset_``: negative for outliers.

@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from sklearn.base import BaseEstimator
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import GridSearchCV
 
@@ -103,3 +104,33 @@ def test_the_default_autoencoder_is_sized_from_x(planted):
 def test_too_few_rows_are_refused_clearly():
     with pytest.raises(ValueError, match="at least 3 rows"):
         AutoencoderOutlierDetector(_tiny()).fit(np.zeros((2, 4)))
+
+
+class _MedianModel(BaseEstimator):
+    """Reconstructs every row as the training rows' median: errors we can compute by hand."""
+
+    def __init__(self, random_state=None):
+        self.random_state = random_state
+
+    def fit(self, X, y=None):
+        self.median_ = np.median(X, axis=0)
+        return self
+
+    def reconstruct(self, X):
+        return np.broadcast_to(self.median_, X.shape).copy()
+
+
+def test_a_row_off_in_every_feature_outranks_one_off_in_a_single_feature():
+    # Ratios to each feature's typical error: 3 in all four features, or 13 in one. An
+    # arithmetic mean ranks the second higher (3.25 > 3), the geometric mean of
+    # 1 + ratio the first (3 > 14 ** 0.25 - 1 = 0.93): many features off is the outlier.
+    X = np.random.default_rng(0).normal(size=(400, 4))
+    detector = AutoencoderOutlierDetector(_MedianModel(), n_estimators=1).fit(X)
+    median, typical = detector.estimators_[0].median_, detector.feature_scales_[0]
+    everywhere = median + 3 * typical
+    single = median.copy()
+    single[0] += 13 * typical[0]
+    rows = np.vstack([everywhere, single]) * detector.width_ + detector.center_
+    scores = detector.score_samples(rows)
+    np.testing.assert_allclose(-scores, [3.0, 14**0.25 - 1], rtol=1e-6)
+    assert scores[0] < scores[1]
