@@ -105,7 +105,8 @@ def impute(H, seed, network=True, residual=True, mask_share=0.25, max_epochs=200
     valid, train = order[: max(1, n // 10)], order[max(1, n // 10) :]
     valid_keep = (torch.rand((len(valid), d), generator=generator) >= mask_share).float()
     batch_size = int(min(256, max(32, n // 10)))
-    best, waited, state = np.inf, 0, None
+    best, waited = np.inf, 0
+    state = {k: v.clone() for k, v in net.state_dict().items()}  # residual: the Gaussian fill
     for _ in range(max_epochs):
         epoch = train[torch.randperm(len(train), generator=generator).numpy()]
         for start in range(0, len(train), batch_size):

@@ -185,9 +185,8 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseEstimator):
 
     @staticmethod
     def _errors(model, scaled):
-        # Absolute, not squared: a row off in a few features by a lot and one
-        # off in many by a little weigh alike, and no single feature's error
-        # drowns the others (bench_outliers: higher mean AUC and AP).
+        # Absolute, not squared: no single feature's error drowns the others
+        # (bench_outliers: higher mean AUC and AP than squared errors).
         return np.abs(model.reconstruct(scaled) - scaled)
 
     def score_samples(self, X):
