@@ -296,7 +296,9 @@ def _iterative_mixed(holed, seed, encoding):
 def _quick_autoencoder(holed, seed):
     from skdae import DenoisingAutoencoder
 
-    small = DenoisingAutoencoder(hidden_units=(16, 8), max_epochs=5, monitor=False)
+    small = DenoisingAutoencoder(
+        hidden_units=(16, 8), noise_type="masking", noise_factor=0.25, max_epochs=5, monitor=False
+    )
     imputer = AutoencoderImputer(small, categorical_features="from_dtype", random_state=seed)
     filled = imputer.fit_transform(holed)
     return {c: filled[c].to_numpy() for c in holed.columns}
