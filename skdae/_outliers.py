@@ -87,7 +87,7 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseEstimator):
     >>> import numpy as np
     >>> from skdae import AutoencoderOutlierDetector
     >>> rng = np.random.default_rng(0)
-    >>> X = rng.normal(size=(200, 4)) @ rng.normal(size=(4, 8))  # rows on a 4-d plane
+    >>> X = rng.normal(size=(200, 2)) @ rng.normal(size=(2, 8))  # rows on a 2-d plane
     >>> X[:5] += rng.normal(scale=3.0, size=(5, 8))  # five rows off it
     >>> detector = AutoencoderOutlierDetector(contamination=0.025, random_state=0).fit(X)
     >>> detector.predict(X).shape
