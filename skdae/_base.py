@@ -8,6 +8,7 @@ declares its own parameters, its ``_module_class`` and ``_module_spec``.
 """
 
 import copy
+import functools
 import os
 import warnings
 from abc import ABCMeta, abstractmethod
@@ -23,6 +24,7 @@ from sklearn.base import (
     _fit_context,
 )
 from sklearn.utils import check_array
+from sklearn.utils._available_if import available_if
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
@@ -31,8 +33,8 @@ from ._docs import SHARED_ATTRIBUTES as _SHARED_ATTRIBUTES_DOC
 from ._docs import SHARED_PARAMETERS as _SHARED_PARAMETERS_DOC
 from ._inference import evaluate
 from ._modules import ACTIVATIONS
-from ._net import MIXED_PRECISION, fill_missing
-from ._noise import NOISE_TYPES
+from ._net import MIXED_PRECISION
+from ._noise import NOISE_TYPES, fill_holes
 from ._persistence import register
 from ._persistence import save as save_model
 from ._state import pickled_state, unpickled_state
@@ -46,25 +48,15 @@ from ._table import (
 from ._training import batch_size_for, n_train_rows, train
 
 
-def positive_ints(value, name, meaning):
-    """``value`` (an int or a sequence of ints) as a tuple of positive ints, or say why not."""
-    ints = np.atleast_1d(np.asarray(value))
-    if (
-        ints.ndim != 1
-        or ints.size == 0
-        or not np.issubdtype(ints.dtype, np.integer)
-        or (ints < 1).any()
-    ):
-        raise ValueError(
-            f"{name} must be a positive int or a non-empty sequence of positive ints "
-            f"({meaning}), got {value!r}."
-        )
-    return tuple(int(i) for i in ints)
+def _on_filled(step, corruption, module, batch):
+    """``step(module, batch)`` on the batch with its holes filled as training fills them."""
+    return step(module, fill_holes(corruption, batch))
 
 
-def _filling(step):
-    """``step(module, batch)`` on the batch with its holes filled, as training fills them."""
-    return lambda module, x: step(module, fill_missing(x))
+def _decodes_codes(estimator):
+    """Whether a code alone decides a reconstruction: not for a residual network."""
+    fitted = getattr(estimator, "fitted_model_", None)
+    return not (getattr(estimator, "residual", False) or fitted and fitted.spec.get("residual"))
 
 
 class BaseAutoencoder(
@@ -336,7 +328,7 @@ class BaseAutoencoder(
         """``step(module, batch)`` over X with the fitted module (``evaluate``);
         ``missing``: X holds NaN, which the module sees as 0 (as in training)."""
         if missing:
-            step = _filling(step)
+            step = functools.partial(_on_filled, step, self.net_.corruption)
         return evaluate(self.net_.module_, self.fitted_model_, X, step, n_outputs)
 
     def _output_activation(self, logits):
@@ -394,8 +386,9 @@ class BaseAutoencoder(
 
         return self._evaluate(X, step, self._n_features_out, missing)
 
+    @available_if(_decodes_codes)
     def inverse_transform(self, X):
-        """Decode latent codes back to input space.
+        """Decode latent codes back to input space (not for ``residual=True``).
 
         Parameters
         ----------
@@ -494,7 +487,12 @@ class BaseAutoencoder(
         over its observed values (NaN for a row with none)."""
 
         def step(module, x):  # x as given: its NaN mark what not to count
-            errors = self._output_activation(module(fill_missing(x) if missing else x)) - x
+            errors = (
+                self._output_activation(
+                    module(fill_holes(self.net_.corruption, x) if missing else x)
+                )
+                - x
+            )
             return errors.square_().nanmean(dim=1) if missing else errors.square_().mean(dim=1)
 
         return self._evaluate(X, step, n_outputs=1).ravel()
@@ -548,8 +546,9 @@ class BaseAutoencoder(
         # transform/inverse_transform/score_samples answer in the input's float
         # dtype (float64 by a float64 copy of the weights).
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
-        # CSR/CSC input is accepted and densified one batch at a time.
-        tags.input_tags.sparse = True
+        # CSR/CSC input is accepted and densified one batch at a time (but for the
+        # Gaussian that conditional noise fits, which needs dense rows).
+        tags.input_tags.sparse = self.noise_type != "conditional"
         # Missing values (NaN) are holes the network never sees and the loss skips.
         tags.input_tags.allow_nan = True
         return tags

@@ -6,8 +6,8 @@ from numbers import Integral
 import numpy as np
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from ._base import BaseAutoencoder, positive_ints
-from ._modules import DOWNSAMPLING, ConvAutoencoder
+from ._base import BaseAutoencoder
+from ._modules import DOWNSAMPLING, ConvAutoencoder, positive_ints
 
 
 class ConvDenoisingAutoencoder(BaseAutoencoder):

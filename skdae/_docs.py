@@ -17,16 +17,21 @@ SHARED_PARAMETERS = """\
         ``noise_type="gaussian"`` the standard deviation of the noise: with
         ``loss_function_ == "bce"`` the noisy input is ``clip(x + noise_factor * N(0, 1),
         0, 1)``; with ``"mse"`` the noise is scaled by each feature's standard
-        deviation and not clipped. For ``"masking"``, ``"salt_and_pepper"``
-        and ``"swap"`` the probability, below 1, that each value is corrupted.
-    noise_type : {"gaussian", "masking", "salt_and_pepper", "swap"}, \
-default="gaussian"
+        deviation and not clipped. For the other kinds the probability,
+        below 1, that each value is corrupted.
+    noise_type : {"gaussian", "masking", "salt_and_pepper", "swap", \
+"conditional"}, default="gaussian"
         The corruption: additive Gaussian noise (the seed's); masking sets
         values to 0; salt and pepper sets them to their low or high bound (0 or
         1 for data in [0, 1], else each feature's training minimum or maximum),
         each half of the time; swap replaces a value by the same feature's
         value in another random row of the batch (for tabular data: a
-        corrupted value is always a plausible value of its feature).
+        corrupted value is always a plausible value of its feature);
+        conditional hides values as masking does but sets each hidden value,
+        and each missing one, to its conditional mean given the row's visible
+        values under a Gaussian fitted to X by EM (for imputation, with
+        ``residual=True``; up to 256 features; its validation rows are
+        corrupted too, the same way every epoch).
     loss : {"auto", "bce", "mse"}, default="auto"
         ``"bce"``: sigmoid cross-entropy on the logits (X must be in [0, 1]);
         ``"mse"``: squared error on a linear output; ``"auto"``: bce when X

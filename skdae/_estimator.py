@@ -4,8 +4,8 @@ from numbers import Integral
 
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from ._base import BaseAutoencoder, positive_ints
-from ._modules import MLPAutoencoder
+from ._base import BaseAutoencoder
+from ._modules import MLPAutoencoder, positive_ints
 
 
 class DenoisingAutoencoder(BaseAutoencoder):
@@ -65,6 +65,14 @@ default=None
         activations side by side (the encoder's, the code, the decoder's: the
         feature set of the denoising autoencoder that won Porto Seguro's
         competition), ``2 * sum(hidden_units) - hidden_units[-1]`` wide.
+    residual : bool, default=False
+        Reconstruct a row as the network's input plus the decoder's output
+        (whose last layer starts at zero), so the network learns a
+        correction of what it is given. Made for ``noise_type="conditional"``,
+        whose guesses of the hidden values it then refines
+        (``AutoencoderImputer``'s default). Needs ``loss="mse"`` on a numeric
+        matrix; ``inverse_transform`` is then undefined (a code alone does not
+        say what to add it to) and raises.
     {shared_parameters}
 
     Attributes
@@ -111,6 +119,7 @@ default=None
         "hidden_units": [Interval(Integral, 1, None, closed="left"), "array-like"],
         "categorical_features": [StrOptions({"from_dtype"}), "array-like", None],
         "feature_layers": [StrOptions({"code", "all"})],
+        "residual": ["boolean"],
     }
     _module_class = MLPAutoencoder
 
@@ -122,6 +131,7 @@ default=None
         code_activation=None,
         categorical_features=None,
         feature_layers="code",
+        residual=False,
         dropout=0.0,
         batch_norm=False,
         noise_factor=0.5,
@@ -184,8 +194,15 @@ default=None
         self.hidden_units = hidden_units
         self.categorical_features = categorical_features
         self.feature_layers = feature_layers
+        self.residual = residual
 
     def _module_spec(self, n_features):
+        if self.residual and (self.loss != "mse" or self.categorical_features is not None):
+            raise ValueError(
+                "residual=True adds the network's output to its input, which makes sense "
+                "for loss='mse' on a numeric matrix only; got loss="
+                f"{self.loss!r}, categorical_features={self.categorical_features!r}."
+            )
         return dict(
             n_features=int(n_features),
             hidden_units=positive_ints(self.hidden_units, "hidden_units", "the encoder widths"),
@@ -193,4 +210,6 @@ default=None
             dropout=float(self.dropout),
             code_activation=self.code_activation,
             batch_norm=bool(self.batch_norm),
+            # Only when set: the spec of a model saved before ``residual`` existed.
+            **({"residual": True} if self.residual else {}),
         )

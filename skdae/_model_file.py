@@ -287,11 +287,12 @@ def table_problems(table, n_columns):
     return [] if good else ["table must describe n_features_in_ columns and their encoding"]
 
 
-def expected_noise(estimator, loss):
-    """The noise statistics a model file holds for these parameters (names)."""
-    if estimator.noise_factor == 0 or loss == "bce":
-        return set()
-    return set(NOISE_TYPES[estimator.noise_type].statistics_names)
+def expected_noise(estimator, loss, n_features):
+    """The noise statistics a model file holds for these parameters: ``{name: shape}``."""
+    kind = NOISE_TYPES[estimator.noise_type]
+    if estimator.noise_factor == 0 or (loss == "bce" and not kind.learns_when_bounded):
+        return {}
+    return kind.statistics_shapes(n_features)
 
 
 # safetensors' dtype names of the tensors skdae writes.
@@ -334,10 +335,10 @@ def safetensors_header(weights, weights_file):
     return tensors
 
 
-def check_shapes(header, expected, noise_names, n_features, weights_file):
+def check_shapes(header, expected, noise_shapes, weights_file):
     """The file's tensors are exactly the network's (and the noise's), shape for shape."""
     wanted = {k: (shape, SAFETENSORS_DTYPES.get(dtype)) for k, (shape, dtype) in expected.items()}
-    wanted.update({NOISE_PREFIX + k: ((n_features,), "F32") for k in noise_names})
+    wanted.update({NOISE_PREFIX + k: (shape, "F32") for k, shape in noise_shapes.items()})
     missing, unexpected = sorted(set(wanted) - set(header)), sorted(set(header) - set(wanted))
     if missing or unexpected:
         raise ModelFileError(

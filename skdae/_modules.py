@@ -11,6 +11,7 @@ import itertools
 import math
 from contextlib import contextmanager
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -53,6 +54,22 @@ def _hidden(layer, activation, dropout, norm=None):
     if dropout > 0:
         layers.append(Dropout(dropout))
     return layers
+
+
+def positive_ints(value, name, meaning):
+    """``value`` (an int or a sequence of ints) as a tuple of positive ints, or say why not."""
+    ints = np.atleast_1d(np.asarray(value))
+    if (
+        ints.ndim != 1
+        or ints.size == 0
+        or not np.issubdtype(ints.dtype, np.integer)
+        or (ints < 1).any()
+    ):
+        raise ValueError(
+            f"{name} must be a positive int or a non-empty sequence of positive ints "
+            f"({meaning}), got {value!r}."
+        )
+    return tuple(int(i) for i in ints)
 
 
 class AutoencoderModule(nn.Module):
@@ -129,6 +146,9 @@ class MLPAutoencoder(AutoencoderModule):
     batch_norm : bool, default=False
         Batch normalisation between each hidden layer and its activation
         (those layers then need no bias).
+    residual : bool, default=False
+        ``forward(x)`` is ``x + decode(encode(x))``, and the decoder's last
+        layer starts at zero: untrained, the module returns its input.
     device : torch device, default=None
         Where to allocate the parameters; ``"meta"`` allocates nothing (and
         draws no random numbers) until ``to_empty`` and ``reset_parameters``.
@@ -152,10 +172,12 @@ class MLPAutoencoder(AutoencoderModule):
         dropout=0.0,
         code_activation=None,
         batch_norm=False,
+        residual=False,
         device=None,
     ):
         super().__init__()
         self.activation = activation
+        self.residual = residual
         widths = [int(n_features), *map(int, hidden_units)]
         hidden = dict(dropout=dropout, batch_norm=batch_norm, device=device)
         self.encoder = self._stack(widths, activation, code_activation or activation, **hidden)
@@ -177,6 +199,17 @@ class MLPAutoencoder(AutoencoderModule):
             linear = nn.Linear(n_in, n_out, bias=not batch_norm, device=device)
             layers += _hidden(linear, layer_activation, dropout, norm)
         return nn.Sequential(*layers)
+
+    def forward(self, x):
+        decoded = super().forward(x)
+        return x + decoded if self.residual else decoded
+
+    def reset_parameters(self, generator=None):
+        super().reset_parameters(generator)
+        if self.residual:  # an untrained module returns its input
+            nn.init.zeros_(self.decoder[-1].weight)
+            nn.init.zeros_(self.decoder[-1].bias)
+        return self
 
     @property
     def n_features(self):

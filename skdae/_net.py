@@ -31,6 +31,7 @@ from torch.nn.parallel import DistributedDataParallel
 
 from ._data import HostRows, SparseRows, TensorBatches, validation_size
 from ._distributed import collective_device, guarded, share
+from ._noise import fill_missing, validation_view
 
 # precision -> the dtype autocast computes in (float32: no autocast).
 MIXED_PRECISION = {"bfloat16": torch.bfloat16, "float16": torch.float16}
@@ -222,12 +223,6 @@ class BestLoss(Callback):
             history.record(f"{key}_best", bool(history[-1][key] < min(earlier, default=math.inf)))
 
 
-def fill_missing(batch):
-    """``batch`` with its missing values (NaN) set to 0, as masking noise sets
-    the values it hides."""
-    return torch.nan_to_num(batch, nan=0.0, posinf=torch.inf, neginf=-torch.inf)  # only NaN
-
-
 def _raised_by_early_stopping(exception):
     """Whether ``exception`` was raised by a ``skorch.callbacks.EarlyStopping``."""
     traceback = exception.__traceback__
@@ -245,9 +240,10 @@ class DenoisingNet(NeuralNet):
         ``corruption(batch, generator) -> noisy batch``; None trains a plain
         autoencoder.
     missing : bool, default=False
-        The data holds missing values (NaN): the module sees them as 0, as
-        masking noise hides a value, and the loss counts the observed values
-        only. False skips both (the data was checked to hold none).
+        The data holds missing values (NaN): the module sees them as the noise
+        fills them (0 as masking noise hides a value; ``skdae._noise.fill_holes``)
+        and the loss counts the observed values only. False skips both (the
+        data was checked to hold none).
     generator : torch.Generator or None
         On the training device; draws the batch order, the noise and the
         validation split.
@@ -478,7 +474,9 @@ class DenoisingNet(NeuralNet):
                 start, stop = share(len(batch), self.process_group)
                 rows, weight = batch[start:stop], (stop - start) / len(batch)
             with self._autocast():
-                logits = self.infer(fill_missing(rows) if self.missing else rows, **fit_params)
+                logits = self.infer(
+                    validation_view(self.corruption, rows, self.missing), **fit_params
+                )
             logits = logits.float()
             loss = self.get_loss(logits, rows, X=rows, training=False) * weight
             squared_error = (self.reconstruction(logits) - rows).square_()

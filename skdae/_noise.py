@@ -13,6 +13,7 @@ kind touches this file alone.
 import torch
 
 from ._data import observed_aminmax, observed_std
+from ._gaussian import conditional_mean, fit_gaussian
 
 
 class _Corruption:
@@ -20,6 +21,8 @@ class _Corruption:
 
     # The names of what ``statistics`` returns (each a per-feature tensor).
     statistics_names = ()
+    # Whether the kind learns its statistics from data in [0, 1] too.
+    learns_when_bounded = False
 
     def __init__(self, noise_factor, **tensors):
         self.noise_factor = float(noise_factor)
@@ -35,9 +38,23 @@ class _Corruption:
         return {}
 
     @classmethod
+    def statistics_shapes(cls, n_features):
+        """The shape of each of ``statistics``' tensors: ``{name: shape}``."""
+        return {name: (n_features,) for name in cls.statistics_names}
+
+    @classmethod
     def build(cls, noise_factor, bounded, tensors):
         """The corruption, for data in [0, 1] when ``bounded``."""
         return cls(noise_factor, **tensors)
+
+    def fill(self, batch):
+        """``batch`` with its missing values (NaN) filled as the network sees them
+        in training: 0, as masking noise sets the values it hides."""
+        return fill_missing(batch)
+
+    def validation_input(self, batch, missing):
+        """What the network sees of validation rows: the rows, holes filled."""
+        return self.fill(batch) if missing else batch
 
     def draw_shape(self, batch):
         """The shape of one draw per value, and the map from a draw to the values
@@ -207,7 +224,104 @@ class SwapNoise(_Corruption):
         return torch.where(swap, batch.gather(0, donors), batch)
 
 
+# Seeds the values conditional noise hides in validation rows.
+VALIDATION_SEED = 20080705
+
+
+class ConditionalNoise(_Corruption):
+    """Masking noise whose hidden values are guessed: each value is hidden with
+    probability ``noise_factor``, and every hidden value (and every missing one,
+    NaN) is set to its conditional mean given the row's visible values, under
+    a Gaussian fitted to the training data by EM (missing values allowed).
+
+    The network starts from the best linear guess of what is hidden and learns
+    what is left, rather than from zeros: what imputation wants
+    (``AutoencoderImputer``). Each row solves a system as wide as its
+    features, so it takes at most ``MAX_FEATURES`` of them.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skdae._noise import ConditionalNoise
+    >>> covariance = torch.tensor([[1.0, 0.9], [0.9, 1.0]])
+    >>> corrupt = ConditionalNoise(0.5, mean=torch.zeros(2), covariance=covariance)
+    >>> corrupt.fill(torch.tensor([[1.0, float("nan")]]))
+    tensor([[1.0000, 0.9000]])
+    """
+
+    MAX_FEATURES = 256
+    statistics_names = ("mean", "covariance")
+    learns_when_bounded = True
+
+    def __init__(self, noise_factor, mean=None, covariance=None):
+        super().__init__(noise_factor, mean=mean, covariance=covariance)
+
+    @classmethod
+    def statistics(cls, X):
+        if not isinstance(X, torch.Tensor):  # streamed rows: EM reads them from the host
+            X = getattr(X, "_host", None)
+            if X is None:
+                raise ValueError("noise_type='conditional' needs dense data, not sparse rows.")
+            X = X()
+        n_features = X[0].numel()
+        if n_features > cls.MAX_FEATURES:
+            raise ValueError(
+                f"noise_type='conditional' solves a system per row as wide as its features; it "
+                f"takes at most {cls.MAX_FEATURES} features, X has {n_features}. Use "
+                "noise_type='masking'."
+            )
+        mean, covariance = fit_gaussian(X.reshape(len(X), n_features).float())
+        return {"mean": mean, "covariance": covariance}
+
+    @classmethod
+    def statistics_shapes(cls, n_features):
+        return {"mean": (n_features,), "covariance": (n_features, n_features)}
+
+    def _guess(self, batch, visible):
+        rows = batch.reshape(len(batch), -1)  # an image's pixels as one row
+        mean = self.tensors["mean"].to(batch.device)  # no copy where it already is
+        covariance = self.tensors["covariance"].to(batch.device)
+        guessed = conditional_mean(rows, visible.reshape(rows.shape), mean, covariance)
+        return guessed.reshape(batch.shape)
+
+    def __call__(self, batch, generator):
+        keep = torch.empty(batch.shape, device=batch.device, dtype=batch.dtype)
+        keep.bernoulli_(1.0 - self.noise_factor, generator=generator)
+        return self._guess(batch, (keep == 1) & ~torch.isnan(batch))
+
+    def fill(self, batch):
+        return self._guess(batch, ~torch.isnan(batch))
+
+    def validation_input(self, batch, missing):
+        # Hidden as in training, so that early stopping watches the guesses it
+        # refines (the rows, seen whole, are what a residual network returns
+        # untrained); a generator seeded alike for every batch: the same masks
+        # every epoch.
+        generator = torch.Generator(device=batch.device).manual_seed(VALIDATION_SEED)
+        return self(batch, generator)
+
+
+def fill_holes(corruption, batch):
+    """``batch`` with its holes filled as a fit's noise fills them (0 without noise)."""
+    return fill_missing(batch) if corruption is None else corruption.fill(batch)
+
+
+def validation_view(corruption, batch, missing):
+    """What the network sees of validation rows: the noise's view (conditional
+    noise hides values, the same every epoch), else the rows, holes filled."""
+    if corruption is not None:
+        return corruption.validation_input(batch, missing)
+    return fill_missing(batch) if missing else batch
+
+
+def fill_missing(batch):
+    """``batch`` with its missing values (NaN) set to 0, as masking noise sets
+    the values it hides."""
+    return torch.nan_to_num(batch, nan=0.0, posinf=torch.inf, neginf=-torch.inf)  # only NaN
+
+
 NOISE_TYPES = {
+    "conditional": ConditionalNoise,
     "gaussian": GaussianNoise,
     "masking": MaskingNoise,
     "salt_and_pepper": SaltAndPepperNoise,
@@ -246,7 +360,8 @@ def make_corruption(noise_type, noise_factor, *, bounded, X=None, tensors=None, 
         return None
     kind = NOISE_TYPES[noise_type]
     if tensors is None:
-        tensors = kind.statistics(X) if X is not None and not bounded else {}
+        learns = X is not None and (kind.learns_when_bounded or not bounded)
+        tensors = kind.statistics(X) if learns else {}
     if columns is not None:  # a table's column map (a saved model's is rebuilt from its layout)
         columns = torch.as_tensor(columns, dtype=torch.int64, device=getattr(X, "device", None))
         tensors = {**tensors, "columns": columns}

@@ -44,7 +44,8 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseEstimator):
         ``DenoisingAutoencoder`` sized from X (two hidden layers, a code of
         about a quarter of the features, GELU, squared-error loss, swap
         noise 0.4, batches of a tenth of the rows (32 to 256), learning rate
-        0.003, early stopping on a tenth of the rows, 100 epochs at most).
+        0.003, weight decay 0.3 / n_samples, early stopping on a tenth of the
+        rows, 100 epochs at most).
     n_estimators : int, default=3
         Autoencoders in the ensemble, trained with different seeds; their
         scores are averaged (steadier than one autoencoder on a few hundred
@@ -122,6 +123,10 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseEstimator):
             # few thousand rows, and no slower to converge (bench_outliers).
             batch_size=int(min(256, max(32, n_samples // 10))),
             learning_rate=3e-3,
+            # A penalty that fades as rows grow, as a prior's weight does: steadies a
+            # fit on a hundred rows (bench_outliers, wine: AUC 0.78 -> 0.97 on 3 seeds)
+            # and leaves thousands of rows almost free.
+            weight_decay=0.3 / n_samples,
             early_stopping=True,
             max_epochs=100,
             monitor=False,

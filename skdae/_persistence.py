@@ -252,9 +252,9 @@ def load(path, device=None):
             f"was trained with build ({module.spec})."
         )
     expected = {k: (tuple(v.shape), v.dtype) for k, v in module.state_dict().items()}
-    noise_names = expected_noise(trained, loss)
+    noise_shapes = expected_noise(trained, loss, n_inputs)
     header = safetensors_header(weights, weights_file)
-    check_shapes(header, expected, noise_names, n_inputs, weights_file)
+    check_shapes(header, expected, noise_shapes, weights_file)
     if fitted["n_features_out"] != module.code_size:
         raise ModelFileError(
             f"{model_file}: n_features_out is {fitted['n_features_out']}, but the described "

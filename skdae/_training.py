@@ -314,10 +314,12 @@ def check_warm_params(estimator, n_features, lo, hi):
     spec = estimator._module_spec(n_features)
     if min(spec["dropout"], fitted_spec["dropout"]) > 0:
         spec["dropout"] = fitted_spec["dropout"]  # set on the fitted layers
-    changed = sorted(k for k in spec if spec[k] != fitted_spec.get(k))
+    changed = sorted(
+        k for k in spec.keys() | fitted_spec.keys() if spec.get(k) != fitted_spec.get(k)
+    )
     if changed:
         was = ", ".join(f"{k}={fitted_spec.get(k)!r}" for k in changed)
-        now = ", ".join(f"{k}={spec[k]!r}" for k in changed)
+        now = ", ".join(f"{k}={spec.get(k)!r}" for k in changed)
         raise ValueError(
             f"warm start: the fitted network has {was}, but the parameters now ask "
             f"for {now}. A warm start trains the fitted network on; set "

@@ -15,7 +15,7 @@ from tqdm.auto import tqdm
 
 from ._distributed import writes
 from ._modules import ACTIVATIONS, evaluating, layer_table
-from ._net import fill_missing
+from ._noise import fill_holes
 from .plotting import plot_reconstructions
 
 
@@ -206,7 +206,11 @@ def _probe_rows(net, X, size):
     if not hasattr(X, "shape"):
         return None
     rows = X[:size]
-    return fill_missing(torch.as_tensor(rows)) if getattr(net, "missing", False) else rows
+    return (
+        fill_holes(net.corruption, torch.as_tensor(rows))
+        if getattr(net, "missing", False)
+        else rows
+    )
 
 
 class TrainingMonitor(Callback):

@@ -36,7 +36,9 @@ def test_a_fit_on_rows_with_holes_gives_finite_codes(low_rank):
     assert model.__sklearn_tags__().input_tags.allow_nan
 
 
-@pytest.mark.parametrize("noise_type", ["gaussian", "masking", "salt_and_pepper", "swap"])
+@pytest.mark.parametrize(
+    "noise_type", ["gaussian", "masking", "salt_and_pepper", "swap", "conditional"]
+)
 def test_every_noise_trains_on_holes(low_rank, noise_type):
     X, holes = low_rank
     model = _tiny(noise_type=noise_type, max_epochs=2, random_state=0)

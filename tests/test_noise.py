@@ -126,7 +126,7 @@ def test_sparse_salt_and_pepper_bounds_equal_the_dense_ones():
         assert torch.equal(dense[key], sparse[key])
 
 
-@pytest.mark.parametrize("noise_type", ["masking", "salt_and_pepper", "swap"])
+@pytest.mark.parametrize("noise_type", ["masking", "salt_and_pepper", "swap", "conditional"])
 def test_probability_noise_factor_of_one_or_more_is_refused(unit_X, noise_type):
     dae = DenoisingAutoencoder(hidden_units=(3,), noise_type=noise_type, noise_factor=1.0)
     with pytest.raises(ValueError, match="probability"):

@@ -9,6 +9,16 @@ from skdae import (
     DenoisingAutoencoder,
 )
 
+# Conditional noise (a Gaussian fitted in fit) refined by a residual network, tiny.
+GUESSES = dict(
+    noise_type="conditional",
+    noise_factor=0.25,
+    residual=True,
+    loss="mse",
+    max_epochs=2,
+    batch_size=16,
+)
+
 
 def _small_estimators():
     # Tiny network and few epochs: the checks test the API, not the model.
@@ -19,6 +29,8 @@ def _small_estimators():
     )
     # Batch norm: eval mode must not depend on the batch either; one-sample fits refused.
     yield DenoisingAutoencoder(hidden_units=(4, 2), batch_norm=True, max_epochs=2, batch_size=16)
+    # Conditional noise (a Gaussian fitted in fit) and a residual network (no inverse).
+    yield DenoisingAutoencoder(hidden_units=(4, 2), **GUESSES)
     # The checks' X have any number of features: without image_shape they are
     # viewed as square images or as 1-D signals, and both must conform.
     yield ConvDenoisingAutoencoder(channels=(3, 4), code_size=2, max_epochs=2, batch_size=16)
@@ -34,6 +46,8 @@ def _small_estimators():
     )
     # The imputer (NaN in, none out), around a tiny autoencoder.
     yield AutoencoderImputer(DenoisingAutoencoder(hidden_units=(4, 4), max_epochs=2, batch_size=16))
+    # The imputer's default kind of network: a Gaussian's guesses, refined (no inverse).
+    yield AutoencoderImputer(DenoisingAutoencoder(hidden_units=(4, 4), **GUESSES))
 
 
 @parametrize_with_checks(list(_small_estimators()))
