@@ -4,8 +4,10 @@ Holes in a table, filled by a denoising autoencoder
 
 :class:`~skdae.AutoencoderImputer` has scikit-learn's imputer contract: ``fit``
 on the incomplete rows, ``transform`` fills the holes (``NaN``) of any rows and
-never changes an observed value. The autoencoder it trains sees a hole as
-masking noise hides a value, and learns from the observed values only.
+never changes an observed value. The autoencoder it trains sees a hole as its
+conditional mean given the row's observed values, under a Gaussian fitted to
+the incomplete table, adds a learned correction to that guess, and learns from
+the observed values only.
 
 The data: scikit-learn's diabetes table (442 patients, 10 columns on their own
 scales), with a fifth of its values removed at random. We know what was

@@ -365,11 +365,20 @@ def reconstruction_to_onnx(estimator):
 
 def _decoding_model(estimator, module, input_name, input_shape, encode):
     """The decoder (after the encoder when ``encode``) and the output activation, as a model."""
+    residual = getattr(module, "residual", False)
+    if residual and not encode:
+        raise ValueError(
+            "this model's network is residual (residual=True): it adds its decoder's output "
+            "to its input, so a code alone decides no reconstruction. Export "
+            "reconstruction_to_onnx instead."
+        )
     graph = _Graph()
     x, shape = input_name, input_shape
     if encode:
         x, shape = _emit(graph, x, module.encoder, shape)
     out, _ = _emit(graph, x, module.decoder, shape)
+    if residual:
+        out = graph.node("Add", [input_name, out])
     if estimator.loss_function_ == "bce":
         out = graph.node("Sigmoid", [out])
     graph.nodes.append(_identity(out, "reconstruction"))

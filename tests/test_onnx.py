@@ -46,6 +46,19 @@ def test_fully_connected_transform_decoder_and_reconstruction_match(X, params):
     np.testing.assert_allclose(rebuilt, dae.reconstruct(X), atol=TOLERANCE)
 
 
+def test_a_residual_network_exports_its_reconstruction_not_a_decoder(X):
+    from skl2onnx import to_onnx
+
+    params = dict(residual=True, loss="mse", noise_type="conditional", noise_factor=0.25)
+    dae = DenoisingAutoencoder((32, 8), max_epochs=2, random_state=0, **params).fit(X)
+    codes = _run(to_onnx(dae, X[:1], target_opset=13), X)[0]
+    np.testing.assert_allclose(codes, dae.transform(X), atol=TOLERANCE, rtol=0)
+    rebuilt = _run(skdae.onnx.reconstruction_to_onnx(dae), X)[0]
+    np.testing.assert_allclose(rebuilt, dae.reconstruct(X), atol=TOLERANCE)
+    with pytest.raises(ValueError, match="residual"):
+        skdae.onnx.decoder_to_onnx(dae)
+
+
 @pytest.mark.parametrize(
     "params",
     [
