@@ -1,4 +1,4 @@
-"""A prototype, not yet in skdae: a denoising autoencoder that refines a Gaussian fill.
+"""The prototype of AutoencoderImputer's default: a network that refines a Gaussian fill.
 
 What it measures: on bench_imputation's tables and patterns, the RMSE over the
 removed values of
@@ -14,10 +14,10 @@ removed values of
   early stopping on held-out masked cells keeps it from drifting far);
 * "DAE on the Gaussian fill": the same network without the residual and the mask.
 
-It is plain PyTorch on purpose: putting it in skdae needs a noise kind that
-fills hidden values with their conditional mean (its statistics the fitted mean
-and covariance), a residual option for the module, and inference that fills holes
-the same way (see issue 26's notes).
+It is plain PyTorch on purpose, the measurement that decided the design; skdae
+now has it as ``noise_type="conditional"`` with ``residual=True`` (without the
+mask as extra inputs), and bench_imputation measures that, with the Gaussian
+fill alone beside it.
 
     python benchmarks/prototype_gaussian_prefill.py    # 6 tables, 3 patterns, 3 seeds
     python benchmarks/prototype_gaussian_prefill.py --patterns MCAR --seeds 1

@@ -24,8 +24,8 @@ from sklearn.base import (
     _fit_context,
 )
 from sklearn.utils import check_array
-from sklearn.utils._available_if import available_if
 from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._data import check_text_columns, format_number, in_unit_interval, observed_range
@@ -326,7 +326,7 @@ class BaseAutoencoder(
     # ----------------------------------------------------------- evaluation
     def _evaluate(self, X, step, n_outputs, missing=False):
         """``step(module, batch)`` over X with the fitted module (``evaluate``);
-        ``missing``: X holds NaN, which the module sees as 0 (as in training)."""
+        ``missing``: X holds NaN, which the module sees as training did (``fill_holes``)."""
         if missing:
             step = functools.partial(_on_filled, step, self.net_.corruption)
         return evaluate(self.net_.module_, self.fitted_model_, X, step, n_outputs)

@@ -31,7 +31,8 @@ SHARED_PARAMETERS = """\
         and each missing one, to its conditional mean given the row's visible
         values under a Gaussian fitted to X by EM (for imputation, with
         ``residual=True``; up to 256 features; its validation rows are
-        corrupted too, the same way every epoch).
+        corrupted too, the same way every epoch). Without noise
+        (``noise_factor=0``) holes are seen as 0.
     loss : {"auto", "bce", "mse"}, default="auto"
         ``"bce"``: sigmoid cross-entropy on the logits (X must be in [0, 1]);
         ``"mse"``: squared error on a linear output; ``"auto"``: bce when X

@@ -16,13 +16,17 @@ EM_MAX_ITER = 50
 # conditional system well posed (collinear columns, a column seen only once).
 RIDGE = 1e-3
 # EM runs on at most this many rows (evenly spaced): a mean and a covariance
-# of up to a few hundred features are estimated as well from them as from all.
+# of up to a few hundred features are estimated as well from them as from all;
+# fewer for wide tables, whose rows cost d**3 each: about EM_BUDGET / d**3, at
+# least EM_MIN_ROWS (a second or so an iteration on a 2-core CPU).
 EM_MAX_ROWS = 10_000
+EM_MIN_ROWS = 1_000
+EM_BUDGET = 2 * 10**10
 # A chunk of rows solves systems of at most this many values in all (memory).
 SOLVE_VALUES = 1 << 24
 
 
-def conditional_mean(x, visible, mean, covariance):
+def conditional_mean(x, visible, mean, covariance, low=None, high=None):
     """``x`` with its hidden values set to their conditional mean given the visible.
 
     Parameters
@@ -32,6 +36,10 @@ def conditional_mean(x, visible, mean, covariance):
     visible : torch.Tensor of bool, same shape
     mean : torch.Tensor of shape (n_features,)
     covariance : torch.Tensor of shape (n_features, n_features)
+    low, high : torch.Tensor of shape (n_features,), default=None
+        Bounds of the guesses (each column's observed range): a linear model
+        extrapolates, and a visible value far outside what it was fitted on (a
+        rare category's indicator) would send the guesses beyond any value seen.
 
     Returns
     -------
@@ -55,7 +63,9 @@ def conditional_mean(x, visible, mean, covariance):
     if len(x) > chunk:
         return torch.cat(
             [
-                conditional_mean(x[i : i + chunk], visible[i : i + chunk], mean, covariance)
+                conditional_mean(
+                    x[i : i + chunk], visible[i : i + chunk], mean, covariance, low, high
+                )
                 for i in range(0, len(x), chunk)
             ]
         )
@@ -65,8 +75,12 @@ def conditional_mean(x, visible, mean, covariance):
     # the solution is 0 there, so ``v @ covariance`` is the conditional mean's
     # offset everywhere (and the visible values themselves where visible).
     system = seen[:, :, None] * covariance * seen[:, None, :] + torch.diag_embed(1.0 - seen)
-    solution = torch.linalg.solve(system, centred.unsqueeze(-1)).squeeze(-1)
+    # solve_ex: no check of the result, so no wait for a GPU (the ridge keeps
+    # every system positive definite).
+    solution = torch.linalg.solve_ex(system, centred.unsqueeze(-1)).result.squeeze(-1)
     filled = mean + solution @ covariance
+    if low is not None:
+        filled = torch.minimum(torch.maximum(filled, low), high)
     return torch.where(visible, x, filled.to(x.dtype))
 
 
@@ -76,8 +90,9 @@ def fit_gaussian(X):
     Dempster, Laird and Rubin (1977): each iteration fills the holes with their
     conditional mean (E) and adds their conditional covariance to the
     covariance of the filled rows (M). Computed in float64 on at most
-    ``EM_MAX_ROWS`` rows; a small ridge (``RIDGE`` of each variance) keeps the
-    covariance positive definite.
+    ``EM_MAX_ROWS`` rows (fewer for wide tables); a small ridge (``RIDGE`` of
+    each variance) keeps the covariance positive definite. A column with no
+    observed value gets mean 0 and variance 1, uncorrelated with the rest.
 
     Parameters
     ----------
@@ -101,39 +116,56 @@ def fit_gaussian(X):
     >>> bool(torch.allclose(covariance, torch.tensor([[1.0, 0.8], [0.8, 1.0]]), atol=0.1))
     True
     """
-    step = max(1, -(-len(X) // EM_MAX_ROWS))
+    n_features = X.shape[1]
+    step = max(1, -(-len(X) // min(EM_MAX_ROWS, max(EM_MIN_ROWS, EM_BUDGET // n_features**3))))
     rows = X[::step].to(torch.float64)
     observed = ~torch.isnan(rows)
-    count = observed.sum(dim=0).clamp_min(1)
-    start = torch.where(observed, rows, 0.0).sum(dim=0) / count
-    variance = torch.where(observed, rows - start, 0.0).square().sum(dim=0) / count
+    count = observed.sum(dim=0)
+    start = torch.where(observed, rows, 0.0).sum(dim=0) / count.clamp_min(1)
+    variance = torch.where(observed, rows - start, 0.0).square().sum(dim=0) / count.clamp_min(1)
     # Each column in units of its observed spread, so that the ridge and the
     # tolerance mean the same for every column (a constant or empty one: unit 1).
     unit = torch.where(variance > 0, variance.sqrt(), 1.0)
-    rows = (rows - start) / unit
+    # A column with no observed value stays out of EM: mean 0, variance 1, on its own.
+    seen = (count > 0).nonzero().squeeze(1)
+    mean = torch.zeros_like(start)
+    covariance = torch.eye(n_features, dtype=rows.dtype, device=rows.device)
+    if len(seen):
+        fitted = _em(((rows - start) / unit)[:, seen], observed[:, seen])
+        mean[seen] = fitted[0]
+        covariance[seen[:, None], seen[None, :]] = fitted[1]
+    mean = start + mean * unit
+    covariance = covariance * unit[:, None] * unit[None, :]
+    return mean.to(X.dtype), covariance.to(X.dtype)
+
+
+def _em(rows, observed):
+    """EM on standardised rows whose every column has an observed value."""
     # Complete rows need no E-step: only the rows with holes are solved for.
     incomplete = (~observed).any(dim=1)
     complete = rows[~incomplete]
     rows, observed = rows[incomplete], observed[incomplete]
     n_rows = len(complete) + len(rows)
-    mean = torch.zeros_like(start)
-    covariance = torch.eye(len(start), dtype=rows.dtype, device=rows.device)
+    mean = torch.zeros(rows.shape[1], dtype=rows.dtype, device=rows.device)
+    estimate = torch.eye(rows.shape[1], dtype=rows.dtype, device=rows.device)
+    covariance = estimate
     for _ in range(EM_MAX_ITER):
         filled, spread = _expectation(rows, observed, mean, covariance)
         filled = torch.cat([complete, filled])
         new_mean = filled.mean(dim=0)
         centred = filled - new_mean
-        new_covariance = (centred.T @ centred + spread) / n_rows
-        new_covariance += RIDGE * torch.diag(new_covariance.diagonal().clamp_min(1e-12))
+        new_estimate = (centred.T @ centred + spread) / n_rows
+        # Converged when the estimate stops moving (the ridge is for the solves only).
         change = max(
-            float((new_mean - mean).abs().max()), float((new_covariance - covariance).abs().max())
+            float((new_mean - mean).abs().max()), float((new_estimate - estimate).abs().max())
         )
-        mean, covariance = new_mean, new_covariance
+        mean, estimate = new_mean, new_estimate
+        # In units of each column's observed spread: a share of each variance, and
+        # a floor for a column whose observed values are all alike.
+        covariance = estimate + RIDGE * torch.eye(len(mean), dtype=rows.dtype, device=rows.device)
         if change < EM_TOLERANCE:
             break
-    mean = start + mean * unit
-    covariance = covariance * unit[:, None] * unit[None, :]
-    return mean.to(X.dtype), covariance.to(X.dtype)
+    return mean, covariance
 
 
 def _expectation(rows, observed, mean, covariance):

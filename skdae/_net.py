@@ -473,10 +473,9 @@ class DenoisingNet(NeuralNet):
             if self.process_group is not None:  # this rank's share; summed over ranks
                 start, stop = share(len(batch), self.process_group)
                 rows, weight = batch[start:stop], (stop - start) / len(batch)
+            seen = validation_view(self.corruption, rows, self.missing)  # float32 guesses
             with self._autocast():
-                logits = self.infer(
-                    validation_view(self.corruption, rows, self.missing), **fit_params
-                )
+                logits = self.infer(seen, **fit_params)
             logits = logits.float()
             loss = self.get_loss(logits, rows, X=rows, training=False) * weight
             squared_error = (self.reconstruction(logits) - rows).square_()

@@ -232,7 +232,8 @@ class ConditionalNoise(_Corruption):
     """Masking noise whose hidden values are guessed: each value is hidden with
     probability ``noise_factor``, and every hidden value (and every missing one,
     NaN) is set to its conditional mean given the row's visible values, under
-    a Gaussian fitted to the training data by EM (missing values allowed).
+    a Gaussian fitted to the training data by EM (missing values allowed),
+    within the value's observed training range.
 
     The network starts from the best linear guess of what is hidden and learns
     what is left, rather than from zeros: what imputation wants
@@ -244,25 +245,26 @@ class ConditionalNoise(_Corruption):
     >>> import torch
     >>> from skdae._noise import ConditionalNoise
     >>> covariance = torch.tensor([[1.0, 0.9], [0.9, 1.0]])
-    >>> corrupt = ConditionalNoise(0.5, mean=torch.zeros(2), covariance=covariance)
+    >>> bounds = dict(low=torch.full((2,), -3.0), high=torch.full((2,), 3.0))
+    >>> corrupt = ConditionalNoise(0.5, mean=torch.zeros(2), covariance=covariance, **bounds)
     >>> corrupt.fill(torch.tensor([[1.0, float("nan")]]))
     tensor([[1.0000, 0.9000]])
     """
 
     MAX_FEATURES = 256
-    statistics_names = ("mean", "covariance")
+    statistics_names = ("mean", "covariance", "low", "high")
     learns_when_bounded = True
 
-    def __init__(self, noise_factor, mean=None, covariance=None):
-        super().__init__(noise_factor, mean=mean, covariance=covariance)
+    def __init__(self, noise_factor, mean=None, covariance=None, low=None, high=None):
+        super().__init__(noise_factor, mean=mean, covariance=covariance, low=low, high=high)
 
     @classmethod
     def statistics(cls, X):
+        device = X.device
         if not isinstance(X, torch.Tensor):  # streamed rows: EM reads them from the host
-            X = getattr(X, "_host", None)
-            if X is None:
+            if not hasattr(X, "_host"):
                 raise ValueError("noise_type='conditional' needs dense data, not sparse rows.")
-            X = X()
+            X = X._host()
         n_features = X[0].numel()
         if n_features > cls.MAX_FEATURES:
             raise ValueError(
@@ -270,18 +272,23 @@ class ConditionalNoise(_Corruption):
                 f"takes at most {cls.MAX_FEATURES} features, X has {n_features}. Use "
                 "noise_type='masking'."
             )
-        mean, covariance = fit_gaussian(X.reshape(len(X), n_features).float())
-        return {"mean": mean, "covariance": covariance}
+        rows = X.reshape(len(X), n_features).float()
+        mean, covariance = fit_gaussian(rows)
+        low, high = observed_aminmax(rows)  # the guesses stay within what was seen
+        found = {"mean": mean, "covariance": covariance, "low": low, "high": high}
+        return {name: tensor.to(device) for name, tensor in found.items()}
 
     @classmethod
     def statistics_shapes(cls, n_features):
-        return {"mean": (n_features,), "covariance": (n_features, n_features)}
+        return {**super().statistics_shapes(n_features), "covariance": (n_features, n_features)}
 
     def _guess(self, batch, visible):
         rows = batch.reshape(len(batch), -1)  # an image's pixels as one row
-        mean = self.tensors["mean"].to(batch.device)  # no copy where it already is
-        covariance = self.tensors["covariance"].to(batch.device)
-        guessed = conditional_mean(rows, visible.reshape(rows.shape), mean, covariance)
+        # No copy where they already are; float64 rows (inference) solve in float64.
+        statistics = [
+            self.tensors[name].to(batch.device, batch.dtype) for name in self.statistics_names
+        ]
+        guessed = conditional_mean(rows, visible.reshape(rows.shape), *statistics)
         return guessed.reshape(batch.shape)
 
     def __call__(self, batch, generator):
@@ -296,7 +303,7 @@ class ConditionalNoise(_Corruption):
         # Hidden as in training, so that early stopping watches the guesses it
         # refines (the rows, seen whole, are what a residual network returns
         # untrained); a generator seeded alike for every batch: the same masks
-        # every epoch.
+        # every epoch (and in every batch of a size: enough to compare epochs).
         generator = torch.Generator(device=batch.device).manual_seed(VALIDATION_SEED)
         return self(batch, generator)
 

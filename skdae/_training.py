@@ -314,12 +314,11 @@ def check_warm_params(estimator, n_features, lo, hi):
     spec = estimator._module_spec(n_features)
     if min(spec["dropout"], fitted_spec["dropout"]) > 0:
         spec["dropout"] = fitted_spec["dropout"]  # set on the fitted layers
-    changed = sorted(
-        k for k in spec.keys() | fitted_spec.keys() if spec.get(k) != fitted_spec.get(k)
-    )
+    keys = spec.keys() | fitted_spec.keys()  # residual: only in a spec where it is True
+    changed = sorted(k for k in keys if spec.get(k, False) != fitted_spec.get(k, False))
     if changed:
-        was = ", ".join(f"{k}={fitted_spec.get(k)!r}" for k in changed)
-        now = ", ".join(f"{k}={spec.get(k)!r}" for k in changed)
+        was = ", ".join(f"{k}={fitted_spec.get(k, False)!r}" for k in changed)
+        now = ", ".join(f"{k}={spec.get(k, False)!r}" for k in changed)
         raise ValueError(
             f"warm start: the fitted network has {was}, but the parameters now ask "
             f"for {now}. A warm start trains the fitted network on; set "

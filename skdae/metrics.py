@@ -32,7 +32,8 @@ def denoising_score(estimator, X, *, noise_type="gaussian", noise_factor=0.5, ra
     X : array-like of shape (n_samples, n_features)
         The clean rows: the score compares them with the reconstruction of
         their corrupted copy.
-    noise_type : {"gaussian", "masking", "salt_and_pepper", "swap"}, default="gaussian"
+    noise_type : {"gaussian", "masking", "salt_and_pepper", "swap", "conditional"}, \
+default="gaussian"
         The corruption of the copy.
     noise_factor : float, default=0.5
         As the estimators' parameters of the same names; for data in [0, 1]
@@ -105,7 +106,7 @@ def corrupted_copy(estimator, X, *, noise_type="gaussian", noise_factor=0.5, ran
         feature's standard deviation in X).
     X : array-like of shape (n_samples, n_features)
         The clean rows.
-    noise_type : {"gaussian", "masking", "salt_and_pepper", "swap"} or None, \
+    noise_type : {"gaussian", "masking", "salt_and_pepper", "swap", "conditional"} or None, \
 default="gaussian"
         The corruption. None: the noise the estimator was trained with, with
         the statistics it learned from its training rows (``noise_factor`` is
@@ -202,7 +203,8 @@ def make_denoising_scorer(*, noise_type="gaussian", noise_factor=0.5, random_sta
 
     Parameters
     ----------
-    noise_type : {"gaussian", "masking", "salt_and_pepper", "swap"}, default="gaussian"
+    noise_type : {"gaussian", "masking", "salt_and_pepper", "swap", "conditional"}, \
+default="gaussian"
         The corruption of the held-out rows, as in ``denoising_score``.
     noise_factor : float, default=0.5
         Its strength, as in ``denoising_score``.

@@ -129,3 +129,50 @@ def test_the_default_imputer_guesses_from_a_gaussian_and_refines_it():
     error = np.sqrt(np.mean((filled - X)[holes] ** 2))
     mean_error = np.sqrt(np.mean((SimpleImputer().fit_transform(holed) - X)[holes] ** 2))
     assert error < 0.1 * mean_error  # a plane: the visible values give the hidden ones
+
+
+def test_a_column_with_no_observed_value_stays_out_of_em():
+    X = torch.randn(300, 3, generator=torch.Generator().manual_seed(2), dtype=torch.float64)
+    X[:, 1] = torch.nan
+    mean, covariance = fit_gaussian(X)
+    assert float(mean[1]) == 0.0 and float(covariance[1, 1]) == 1.0
+    assert float(covariance[0, 1]) == 0.0 and float(covariance[1, 2]) == 0.0
+    complete = fit_gaussian(X[:, [0, 2]])
+    torch.testing.assert_close(mean[[0, 2]], complete[0])
+    torch.testing.assert_close(covariance[[0, 2]][:, [0, 2]], complete[1])
+
+
+@pytest.mark.parametrize("placement", ["device", "stream"])
+def test_warm_starts_streamed_rows_and_float64_keep_one_gaussian(placement):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 2)) @ rng.normal(size=(2, 6))
+    holed = np.where(rng.random(X.shape) < 0.2, np.nan, X)
+    params = dict(noise_type="conditional", noise_factor=0.25, residual=True, loss="mse")
+    dae = DenoisingAutoencoder((8, 4), max_epochs=2, data_placement=placement, random_state=0)
+    dae.set_params(**params).fit(holed)
+    gaussian_ = {k: v.clone() for k, v in dae.net_.corruption.tensors.items()}
+    dae.set_params(warm_start=True).fit(holed)  # the same noise: its Gaussian kept
+    dae.partial_fit(holed)
+    for key, value in dae.net_.corruption.tensors.items():
+        assert torch.equal(value, gaussian_[key])
+    as64 = dae.reconstruct(holed)
+    assert as64.dtype == np.float64 and np.isfinite(as64).all()
+    np.testing.assert_allclose(dae.reconstruct(holed.astype(np.float32)), as64, atol=1e-4)
+
+
+def test_the_conv_autoencoder_guesses_the_pixels_it_hides():
+    from skdae import ConvDenoisingAutoencoder
+
+    images = np.random.default_rng(0).random((64, 36))
+    images[::5, :4] = np.nan
+    conv = ConvDenoisingAutoencoder(
+        channels=(2,),
+        code_size=3,
+        noise_type="conditional",
+        noise_factor=0.2,
+        loss="mse",
+        max_epochs=2,
+        random_state=0,
+    ).fit(images)
+    assert conv.net_.corruption.tensors["covariance"].shape == (36, 36)
+    assert np.isfinite(conv.transform(images)).all()
