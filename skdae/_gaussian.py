@@ -59,7 +59,7 @@ def conditional_mean(x, visible, mean, covariance, low=None, high=None):
     """
     if len(x) == 0:
         return x.clone()
-    chunk = max(1, SOLVE_VALUES // (x.shape[1] ** 2))
+    chunk = _rows_per_chunk(x.shape[1])
     if len(x) > chunk:
         return torch.cat(
             [
@@ -69,12 +69,8 @@ def conditional_mean(x, visible, mean, covariance, low=None, high=None):
                 for i in range(0, len(x), chunk)
             ]
         )
-    seen = visible.to(covariance.dtype)
     centred = torch.where(visible, x.to(covariance.dtype) - mean, 0.0)
-    # The hidden rows and columns of each row's system replaced by the identity:
-    # the solution is 0 there, so ``v @ covariance`` is the conditional mean's
-    # offset everywhere (and the visible values themselves where visible).
-    system = seen[:, :, None] * covariance * seen[:, None, :] + torch.diag_embed(1.0 - seen)
+    system = _padded_system(visible, covariance)
     # solve_ex: no check of the result, so no wait for a GPU (the ridge keeps
     # every system positive definite).
     solution = torch.linalg.solve_ex(system, centred.unsqueeze(-1)).result.squeeze(-1)
@@ -82,6 +78,20 @@ def conditional_mean(x, visible, mean, covariance, low=None, high=None):
     if low is not None:
         filled = torch.minimum(torch.maximum(filled, low), high)
     return torch.where(visible, x, filled.to(x.dtype))
+
+
+def _rows_per_chunk(n_features):
+    """Rows whose systems hold at most ``SOLVE_VALUES`` values in all."""
+    return max(1, SOLVE_VALUES // n_features**2)
+
+
+def _padded_system(visible, covariance):
+    """Each row's covariance of its visible values, its hidden rows and columns
+    replaced by the identity: solved, it gives 0 there, so ``solution @
+    covariance`` is the conditional mean's offset everywhere (and the visible
+    values' own offset where visible)."""
+    seen = visible.to(covariance.dtype)
+    return seen[:, :, None] * covariance * seen[:, None, :] + torch.diag_embed(1.0 - seen)
 
 
 def fit_gaussian(X):
@@ -173,12 +183,11 @@ def _expectation(rows, observed, mean, covariance):
     the sum over rows of the holes' conditional covariance,
     ``cov_hh - cov_ho cov_oo^-1 cov_oh`` (zero outside each row's holes)."""
     filled, spread = [], torch.zeros_like(covariance)
-    chunk = max(1, SOLVE_VALUES // (len(mean) ** 2))
+    chunk = _rows_per_chunk(len(mean))
     for i in range(0, len(rows), chunk):
         x, visible = rows[i : i + chunk], observed[i : i + chunk]
         seen = visible.to(rows.dtype)
-        system = seen[:, :, None] * covariance * seen[:, None, :] + torch.diag_embed(1.0 - seen)
-        factors = torch.linalg.lu_factor(system)
+        factors = torch.linalg.lu_factor(_padded_system(visible, covariance))
         centred = torch.where(visible, x - mean, 0.0).unsqueeze(-1)
         solution = torch.linalg.lu_solve(*factors, centred).squeeze(-1)
         filled.append(torch.where(visible, x, mean + solution @ covariance))
