@@ -37,6 +37,7 @@ from ._net import MIXED_PRECISION
 from ._noise import NOISE_TYPES, fill_holes
 from ._persistence import register
 from ._persistence import save as save_model
+from ._plan import batch_size_for, features_out, n_train_rows
 from ._state import pickled_state, unpickled_state
 from ._table import (
     as_fitted_table,
@@ -45,7 +46,7 @@ from ._table import (
     fitted_layout,
     table_for_fit,
 )
-from ._training import batch_size_for, n_train_rows, train
+from ._training import train
 
 
 def _on_filled(step, corruption, module, batch):
@@ -154,8 +155,9 @@ class BaseAutoencoder(
         if n_samples is None:
             return
         if self.batch_norm:
-            n_train = n_train_rows(self, n_samples)
-            if batch_size_for(self, n_train) < 2 or n_train < 2:
+            params = self.get_params(deep=False)
+            n_train = n_train_rows(params, n_samples)
+            if batch_size_for(params, n_train) < 2 or n_train < 2:
                 raise ValueError(
                     "batch_norm=True normalises over the rows of a batch, which needs "
                     f"batch_size >= 2 and at least 2 training samples; got batch_size="
@@ -318,10 +320,8 @@ class BaseAutoencoder(
 
     @property
     def _n_features_out(self):
-        # The code size, read by get_feature_names_out (as PCA's).
-        if self._feature_layers == "all":
-            return self.net_.module_.hidden_size
-        return self.net_.module_.code_size
+        # The width of transform's output, read by get_feature_names_out (as PCA's).
+        return features_out(self.net_.module_, self.fitted_model_.params)
 
     # ----------------------------------------------------------- evaluation
     def _evaluate(self, X, step, n_outputs, missing=False):
@@ -536,10 +536,10 @@ class BaseAutoencoder(
         return pickled_state(super().__getstate__())
 
     def __setstate__(self, state):
-        fitted = unpickled_state(self, state)
+        rebuild = unpickled_state(self, state)
         super().__setstate__(state)
-        if fitted is not None:
-            self._set_fitted(*fitted(self))
+        if rebuild is not None:
+            rebuild(self)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -17,7 +17,6 @@ from pathlib import Path
 import torch
 from safetensors.torch import load_file, save_file
 from skorch.callbacks import Callback
-from skorch.history import History
 
 from ._files import (
     check_replaceable,
@@ -26,6 +25,7 @@ from ._files import (
     history_records,
     is_ours,
 )
+from ._net import restore
 
 STATE_FILE, TENSORS_FILE = "checkpoint.json", "tensors.safetensors"
 FORMAT = "skdae-checkpoint"
@@ -103,15 +103,12 @@ class Checkpoint(Callback):
 
     def load_best(self, net):
         """Put the weights of ``best`` into ``net`` (early stopping's best epoch)."""
-        _load_module(Path(self.directory) / "best", net)
+        tensors = load_file(str(Path(self.directory) / "best" / TENSORS_FILE), device="cpu")
+        restore(net, weights=_module_weights(tensors))
 
 
-def _load_module(folder, net):
-    tensors = load_file(str(folder / TENSORS_FILE), device="cpu")
-    net.module_.load_state_dict(
-        {k[len("module.") :]: v for k, v in tensors.items() if k.startswith("module.")}
-    )
-    return tensors
+def _module_weights(tensors):
+    return {k[len("module.") :]: v for k, v in tensors.items() if k.startswith("module.")}
 
 
 def resume(directory, net, identity):
@@ -131,16 +128,21 @@ def resume(directory, net, identity):
                 "this fit starts afresh and replaces it."
             )
         return 0
-    tensors = _load_module(folder, net)
+    tensors = load_file(str(folder / TENSORS_FILE), device="cpu")
     state = {}
     for key, value in tensors.items():
         if key.startswith("optimizer."):
             _, index, name = key.split(".", 2)
             state.setdefault(int(index), {})[name] = value
-    net.optimizer_.load_state_dict({"state": state, "param_groups": document["param_groups"]})
+    restore(
+        net,
+        weights=_module_weights(tensors),
+        optimizer=state,
+        param_groups=document["param_groups"],
+        history=document["history"],
+    )
     if "generator" in tensors and net.generator is not None:
         net.generator.set_state(tensors["generator"])
-    net.history = History(document["history"])
     if document.get("grad_scaler") and net.grad_scaler_ is not None:  # float16's loss scale
         net.grad_scaler_.load_state_dict(document["grad_scaler"])
     # The rows held out before the crash, whatever random_state drew this time.

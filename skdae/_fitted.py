@@ -32,6 +32,17 @@ import torch
 # what runs or where your machine writes); ``load`` leaves them None.
 MACHINE_PARAMS = ("callbacks", "tensorboard_dir", "checkpoint_dir")
 
+# The estimators ``skdae.load`` rebuilds, by class name, and the ones a parameter
+# may hold in a file (an imputer's ``autoencoder``): each registers itself when
+# its class is defined, so that reading a file never imports them.
+ESTIMATORS = {}
+
+
+def register(cls):
+    """Make ``load`` rebuild files of ``cls`` (the first class of a name keeps it)."""
+    ESTIMATORS.setdefault(cls.__name__, cls)
+    return cls
+
 
 @dataclass(frozen=True)
 class FittedModel:
@@ -137,39 +148,11 @@ class FittedModel:
         )
 
 
-def fitted_params(estimator):
-    """A copy of the estimator's parameters as a fit uses them (callbacks as None)."""
-    params = estimator.get_params(deep=False)
+def fitted_params(params):
+    """A copy of a fit's parameters as its record keeps them (callbacks as None)."""
+    params = dict(params)
     params["callbacks"] = None  # code: pickles keep the estimator's own, files none
     return copy.deepcopy(params)
-
-
-def record_of(estimator, net, *, loss, device, rows, params=None):
-    """The record of ``net``, trained by ``estimator`` (its current parameters unless
-    ``params`` says what it was trained with)."""
-    names = getattr(estimator, "feature_names_in_", None)
-    return FittedModel(
-        estimator=type(estimator).__name__,
-        params=fitted_params(estimator) if params is None else params,
-        spec=dict(net.module_.spec),
-        loss=loss,
-        n_features_in=int(estimator.n_features_in_),
-        feature_names_in=None if names is None else tuple(str(n) for n in names),
-        rows=rows,
-        device=device,
-        split_seed=net.split_seed,
-        grad_scaler=getattr(net, "grad_scaler_state_", None),
-        history=net.history,
-    )
-
-
-def record_before_records(estimator, net, loss, device, noise=None):
-    """The record of a model pickled before records: its parameters were the current
-    ones, but for the noise, which its corruption says (``noise``: type and factor)."""
-    params = fitted_params(estimator)
-    params.update(noise or {})
-    # rows unknown: no checkpoint or warm start takes it for the same rows
-    return record_of(estimator, net, loss=loss, device=device, rows="", params=params)
 
 
 # Rows are hashed in slices of this many bytes: a memmap larger than memory is
@@ -208,7 +191,7 @@ def _update(digest, array):
 
 # ----------------------------------------------------------------- the codec
 # A JSON object with exactly one of these keys stands for a Python value JSON lacks.
-_TAGS = ("tuple", "numpy", "ndarray", "torch.device", "path", "RandomState")
+_TAGS = ("tuple", "numpy", "ndarray", "torch.device", "path", "RandomState", "estimator")
 _NUMPY_KINDS = "biuf"  # bool, signed and unsigned ints, floats: nothing that holds objects
 _DEVICE = re.compile(r"(cpu|cuda|meta)(:[0-9]{1,4})?")
 _MT19937_KEYS = 624
@@ -278,8 +261,18 @@ def _encode(value):
     if isinstance(value, np.random.RandomState):
         name, keys, pos, has_gauss, cached = value.get_state()
         return {"RandomState": [name, keys.tolist(), int(pos), int(has_gauss), float(cached)]}
+    if ESTIMATORS.get(type(value).__name__) is type(value):
+        # An estimator as a parameter (an imputer's autoencoder): its class and parameters.
+        params = value.get_params(deep=False)
+        if params.get("callbacks"):
+            raise TypeError("callbacks are code")
+        params = {k: v for k, v in params.items() if k not in MACHINE_PARAMS}
+        return {"estimator": type(value).__name__, "params": encode_params(params)}
     if isinstance(value, Sequence) and not isinstance(value, (str, bytes)):
         return [_encode(v) for v in value]  # e.g. a range: read back as a list
+    if type(value).__module__.startswith(("pandas", "polars")) and hasattr(value, "to_list"):
+        # An Index or Series of column names or positions (e.g. select_dtypes' columns).
+        return [_encode(v) for v in value.to_list()]
     raise TypeError(type(value).__name__)
 
 
@@ -318,6 +311,18 @@ def _decode(value):
         return torch.device(value["torch.device"])
     if set(value) == {"path"} and isinstance(value["path"], str):
         return Path(value["path"])
+    if set(value) == {"estimator", "params"} and isinstance(value["estimator"], str):
+        cls = ESTIMATORS.get(value["estimator"])
+        if cls is None:
+            raise ValueError(f"{value['estimator']!r} is not an estimator skdae writes")
+        estimator = cls()
+        params = decode_params(value["params"])
+        unknown = set(params) - set(estimator.get_params(deep=False))
+        if unknown:
+            raise ValueError(f"{value['estimator']} has no parameters {sorted(unknown)}")
+        estimator.set_params(**params)
+        estimator._validate_params()
+        return estimator
     if set(value) == {"RandomState"} and _random_state_ok(value["RandomState"]):
         name, keys, pos, has_gauss, cached = value["RandomState"]
         state = np.random.RandomState()

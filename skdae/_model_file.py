@@ -17,13 +17,14 @@ import numpy as np
 import torch
 
 from ._fitted import MACHINE_PARAMS, decode_params
-from ._noise import NOISE_TYPES
 
 MODEL_FILE, WEIGHTS_FILE = "model.json", "weights.safetensors"
-# 2: code_activation replaced linear_code; validation_split_seed among the fitted keys.
 # 3: the fitted record (the parameters trained with, the spec, the rows' fingerprint,
 #    float16's loss scale) apart from the current parameters, which keep their types.
-FORMAT_VERSION = 3
+# 4: imputers and outlier detectors: their inner autoencoders as ``members``.
+# (Formats 1 and 2 never left the repository that wrote them.)
+FORMAT_VERSION = 4
+OLDEST_FORMAT = 3
 KEYS = {
     "format",
     "format_version",
@@ -58,6 +59,10 @@ GRAD_SCALER_KEYS = {
     "growth_interval",
     "_growth_tracker",
 }
+# An inner autoencoder of an imputer or outlier detector, in its ``fitted["members"]``.
+MEMBER_KEYS = {"class", "params", "fitted", "history"}
+# A composite estimator's fitted arrays are stored beside its members' weights under this.
+COMPOSITE_PREFIX = "__skdae__.fitted_"
 # The longest text an epoch's record may hold.
 MAX_TEXT = 1000
 # The corruption's data-derived tensors are stored beside the weights under this
@@ -109,9 +114,7 @@ def checked_fitted(document, model_file):
     fitted, history = document["fitted"], document["history"]
     if not isinstance(fitted, dict):
         raise ModelFileError(f"{model_file}: 'fitted' must be an object, got {fitted!r}.")
-    required = {"n_features_in_", "loss_", "n_features_out"}
-    if document["format_version"] >= 3:
-        required |= {"params", "spec", "rows"}
+    required = {"n_features_in_", "loss_", "n_features_out", "params", "spec", "rows"}
     if set(fitted) - FITTED_KEYS or not required <= set(fitted):
         raise ModelFileError(f"{model_file} has unexpected fitted attributes {sorted(fitted)}.")
     fitted = {"device_": "cpu", **fitted}
@@ -204,25 +207,20 @@ def decoded(params, model_file):
         raise ModelFileError(f"{model_file} holds invalid parameters: {exc}") from None
 
 
-def checked_estimator(cls, params, format_version, model_file, n_features, builds=True):
+def checked_estimator(cls, params, model_file, n_features, builds=True):
     """A ``cls`` with a file's parameters, set through its own validation, or ModelFileError.
 
     ``builds``: the parameters the network was built from, checked against its
-    ``n_features`` as a fit would; the current parameters (format 3) need only be
-    valid ones, for whatever X the next fit brings. ``MACHINE_PARAMS`` are never
+    ``n_features`` as a fit would; the current parameters need only be valid
+    ones, for whatever X the next fit brings. ``MACHINE_PARAMS`` are never
     taken from a file: None.
     """
     if not isinstance(params, dict):
         raise ModelFileError(f"{model_file}: 'params' must be an object, got {params!r}.")
-    params = dict(params)
-    if format_version < 2 and "linear_code" in params:
-        # Format 1 knew linear_code; code_activation=None is the activation it then had.
-        params["code_activation"] = "linear" if params.pop("linear_code") else None
-    if format_version >= 3:
-        params = decoded(params, model_file)
-    params.update(dict.fromkeys(MACHINE_PARAMS))
+    params = decoded(params, model_file)
     estimator = cls()
     known = estimator.get_params(deep=False)
+    params.update({k: None for k in MACHINE_PARAMS if k in known})
     strange = sorted(str(k) for k in params if k not in known)
     if strange:
         raise ModelFileError(f"{model_file} holds unknown parameters {strange}.")
@@ -238,11 +236,6 @@ def checked_estimator(cls, params, format_version, model_file, n_features, build
     try:
         estimator.set_params(**params)
         estimator._validate_params()
-        if format_version < 3:
-            # JSON has no tuples: shapes and widths come back as the tuples they were.
-            estimator.set_params(
-                **{k: tuple(v) for k, v in estimator.get_params().items() if isinstance(v, list)}
-            )
         if builds:
             estimator._check_params(None, n_features)  # the checks fit makes, without data
     except (TypeError, ValueError, OverflowError) as exc:
@@ -287,16 +280,8 @@ def table_problems(table, n_columns):
     return [] if good else ["table must describe n_features_in_ columns and their encoding"]
 
 
-def expected_noise(estimator, loss, n_features):
-    """The noise statistics a model file holds for these parameters: ``{name: shape}``."""
-    kind = NOISE_TYPES[estimator.noise_type]
-    if estimator.noise_factor == 0 or (loss == "bce" and not kind.learns_when_bounded):
-        return {}
-    return kind.statistics_shapes(n_features)
-
-
 # safetensors' dtype names of the tensors skdae writes.
-SAFETENSORS_DTYPES = {torch.float32: "F32", torch.int64: "I64"}
+SAFETENSORS_DTYPES = {torch.float32: "F32", torch.int64: "I64", torch.float64: "F64"}
 
 
 def safetensors_header(weights, weights_file):
@@ -335,10 +320,9 @@ def safetensors_header(weights, weights_file):
     return tensors
 
 
-def check_shapes(header, expected, noise_shapes, weights_file):
-    """The file's tensors are exactly the network's (and the noise's), shape for shape."""
-    wanted = {k: (shape, SAFETENSORS_DTYPES.get(dtype)) for k, (shape, dtype) in expected.items()}
-    wanted.update({NOISE_PREFIX + k: (shape, "F32") for k, shape in noise_shapes.items()})
+def check_shapes(header, wanted, weights_file):
+    """The file's tensors are exactly the ``wanted`` ones (``{name: (shape, dtype)}``:
+    the described networks' weights, their noise, a composite's arrays)."""
     missing, unexpected = sorted(set(wanted) - set(header)), sorted(set(header) - set(wanted))
     if missing or unexpected:
         raise ModelFileError(
@@ -346,7 +330,7 @@ def check_shapes(header, expected, noise_shapes, weights_file):
             f"unexpected {unexpected[:5]}."
         )
     for name, (shape, dtype) in wanted.items():
-        if header[name] != (shape, dtype):
+        if header[name] != (tuple(shape), dtype):
             raise ModelFileError(
                 f"{weights_file} does not fit the described network: {name} is "
                 f"{header[name][1]} {list(header[name][0])}, the network has {dtype} {list(shape)}."

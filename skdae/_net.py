@@ -18,6 +18,7 @@ skorch's loop (``fit_loop``, ``notify``, the callbacks) is kept; what changes:
 """
 
 import contextlib
+import copy
 import math
 import warnings
 
@@ -27,6 +28,7 @@ import torch.nn.functional as F
 from skorch import NeuralNet
 from skorch.callbacks import Callback, EarlyStopping, EpochTimer, PrintLog
 from skorch.exceptions import DeviceWarning
+from skorch.history import History
 from torch.nn.parallel import DistributedDataParallel
 
 from ._data import HostRows, SparseRows, TensorBatches, validation_size
@@ -553,3 +555,20 @@ class DenoisingNet(NeuralNet):
             f"{batch_index + 1}: the fit diverged. Try a lower learning rate (it is {self.lr}), "
             "or scale the data."
         )
+
+
+def restore(net, weights=None, optimizer=None, param_groups=None, history=None):
+    """Put a fitted state into an initialized ``net``: the module's ``weights``, Adam's
+    per-parameter ``optimizer`` state (with its ``param_groups``, else the net's
+    own: the current learning rate), the ``history`` (copied). The one way a
+    rebuilt model, a warm start and a resumed checkpoint take their state."""
+    if weights is not None:
+        net.module_.load_state_dict(weights, strict=True)
+    if optimizer is not None:
+        state = net.optimizer_.state_dict()
+        state["state"] = optimizer
+        if param_groups is not None:
+            state["param_groups"] = param_groups
+        net.optimizer_.load_state_dict(state)
+    if history is not None:
+        net.history = History(copy.deepcopy(list(history)))

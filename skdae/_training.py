@@ -5,12 +5,12 @@
 corruption and net, or the fitted ones with the current parameters) →
 ``run_epochs`` (skorch's loop, with denormals flushed and, in a data-parallel
 fit, over the process group) → ``record_of`` (the ``FittedModel`` it leaves)
-and ``fit_notes`` (the warnings to give once the fit is kept). The estimator's
-parameters (``get_params()``: what this fit uses) are read here; nothing here
-reads a fitted model but through its record.
+and ``fit_notes`` (the warnings to give once the fit is kept). The estimator is
+read once, by ``train``: its parameters become a ``FitPlan`` (``skdae._plan``)
+that every later step reads; nothing here reads a fitted model but through its
+record and its net.
 """
 
-import copy
 import warnings
 
 import numpy as np
@@ -31,7 +31,6 @@ from ._data import (
     format_number,
     in_unit_interval,
     observed_range,
-    validation_size,
 )
 from ._distributed import (
     agree_on_errors,
@@ -43,24 +42,17 @@ from ._distributed import (
     process_group,
     rank_device,
 )
-from ._fitted import encode_params, fingerprint, record_of
-from ._net import ConvergenceCheck, DenoisingNet
+from ._fitted import FittedModel, encode_params, fingerprint, fitted_params
+from ._net import ConvergenceCheck, DenoisingNet, restore
 from ._noise import make_corruption
+from ._plan import FitPlan, batch_size_for, n_train_rows
 from ._runtime import check_precision, denormals_flushed, resolve_device, torch_seed
 from ._table import TableLoss, table_net_params
 from .callbacks import ProgressBar, StaircaseDecay, TensorBoard, TrainingMonitor
 
-# batch_size="auto": rows // this, between 32 and 256 (see batch_size_for).
-AUTO_BATCHES_PER_EPOCH = 50
-
 LOSSES = {"bce": nn.BCEWithLogitsLoss, "mse": nn.MSELoss, "table": TableLoss}
 # The module outputs logits; this maps them to a reconstruction (None: as they are).
 OUTPUT_ACTIVATIONS = {"bce": torch.sigmoid, "mse": None}
-
-
-def loss_name(net):
-    """``"bce"`` or ``"mse"``: the loss ``net`` trains with."""
-    return {criterion: name for name, criterion in LOSSES.items()}[net.criterion]
 
 
 def train(estimator, X, warm, epochs, stop_at_convergence, table=None):
@@ -94,25 +86,76 @@ def train(estimator, X, warm, epochs, stop_at_convergence, table=None):
     rows = fingerprint(X)
     if group is not None:
         check_distributed(estimator, X, group, device, rows)
-    n_before = estimator.n_iter_ if warm else 0
+    fitted = (estimator.net_, estimator.fitted_model_) if warm else None
+    n_before = len(fitted[1].history) if warm else 0
     # A warm start draws a stream of its own, not the first fit's again.
     seed = (torch_seed(estimator.random_state) + n_before) % 2**63
     if group is not None:  # one stream for every rank: the same batches and noise
         seed = broadcast_seed(seed, group, device)
+    plan = plan_fit(estimator, X, value_range_, device, seed, rows, table, fitted)
     # Every random number of the fit (weights, batch order, noise, dropout) comes
     # from this generator; the validation split from a seed of its own.
     generator = torch.Generator(device=device).manual_seed(seed)
     if warm:
-        net, X_train = prepare_warm(estimator, X, value_range_, device, group, rows, table)
+        net, X_train = prepare_warm(plan, X, fitted, group)
     else:
-        net, X_train = prepare_cold(
-            estimator, X, value_range_, device, generator, seed, group, rows, table
-        )
-    run_epochs(estimator, net, X_train, generator, epochs, n_before, stop_at_convergence)
-    record = record_of(
-        estimator, net, loss=loss_name(net), device=str(torch.device(net.device)), rows=rows
+        net, X_train = prepare_cold(plan, X, generator, group)
+    run_epochs(plan, net, X_train, generator, epochs, n_before, stop_at_convergence)
+    return net, record_of(plan, net), fit_notes(plan, net, epochs, n_before, stop_at_convergence)
+
+
+def plan_fit(estimator, X, value_range_, device, seed, rows, table=None, fitted=None):
+    """The ``FitPlan`` of this fit: the estimator's parameters resolved for X
+    (for a warm start, the ``fitted`` net and record's spec, loss and split)."""
+    params = estimator.get_params(deep=False)
+    lo, hi, has_nan = value_range_
+    if fitted is None:
+        spec, split_seed = estimator._module_spec(X.shape[1]), (seed + 1) % 2**63
+        loss = resolve_loss(params, lo, hi, table)
+    else:
+        net, record = fitted
+        spec, loss, split_seed = dict(net.module_.spec), record.loss, net.split_seed
+    names = getattr(estimator, "feature_names_in_", None)
+    if table is not None:
+        n_features, names = len(table.names), tuple(table.names) if table.frame else None
+    else:
+        n_features = X.shape[1]
+        names = None if names is None else tuple(str(n) for n in names)
+    return FitPlan(
+        estimator=type(estimator).__name__,
+        params=params,
+        module_class=estimator._module_class,
+        spec=spec,
+        loss=loss,
+        device=torch.device(device),
+        batch_size=batch_size_for(params, n_train_rows(params, X.shape[0])),
+        n_features_in=n_features,
+        feature_names_in=names,
+        table=table,
+        seed=seed,
+        split_seed=split_seed,
+        rows=rows,
+        missing=has_nan,
     )
-    return net, record, fit_notes(estimator, net, epochs, n_before, stop_at_convergence)
+
+
+def record_of(plan, net):
+    """The ``FittedModel`` that a fit by ``plan`` left in ``net``."""
+    params = fitted_params(plan.params)
+    return FittedModel(
+        estimator=plan.estimator,
+        params=params,
+        spec=dict(net.module_.spec),
+        loss=plan.loss,
+        n_features_in=plan.n_features_in,
+        feature_names_in=plan.feature_names_in,
+        rows=plan.rows,
+        device=str(torch.device(net.device)),
+        split_seed=net.split_seed,
+        grad_scaler=getattr(net, "grad_scaler_state_", None),
+        table=None if plan.table is None else plan.table.to_plain(),
+        history=net.history,
+    )
 
 
 def validate_training_data(estimator, X, warm, table=None):
@@ -154,13 +197,16 @@ def check_distributed(estimator, X, group, device, rows):
     # rather than leaving them waiting in a collective.
     # The parameters that shape the fit; verbose, callbacks and the TensorBoard
     # folder may differ (rank 0 alone prints and writes).
-    identity = params_json(estimator, {"verbose", "callbacks", "tensorboard_dir", "device"})
+    identity = params_json(
+        estimator.get_params(deep=False), {"verbose", "callbacks", "tensorboard_dir", "device"}
+    )
     check_same_data(X, group, device, identity, rows)
     world = dist.get_world_size(group)
-    n_train = n_train_rows(estimator, X.shape[0])
+    params = estimator.get_params(deep=False)
+    n_train = n_train_rows(params, X.shape[0])
     # Every rank needs a share of every batch (two rows each with batch norm).
     per_rank = 2 if estimator.batch_norm else 1
-    smallest = min(batch_size_for(estimator, n_train), n_train)
+    smallest = min(batch_size_for(params, n_train), n_train)
     if smallest < per_rank * world:
         raise ValueError(
             f"batches of {smallest} rows cannot give each of the {world} processes of the "
@@ -174,29 +220,11 @@ def check_distributed(estimator, X, group, device, rows):
         )
 
 
-def n_train_rows(estimator, n_samples):
-    """Rows that train (the others validate, with early stopping)."""
-    fraction = estimator.validation_fraction if estimator.early_stopping else 0.0
-    return n_samples - validation_size(n_samples, fraction)
-
-
-def batch_size_for(estimator, n_train):
-    """``batch_size``, with "auto" resolved for ``n_train`` training rows.
-
-    "auto" gives an epoch at least ``AUTO_BATCHES_PER_EPOCH`` batches (of 32
-    rows at the least, 256 at the most): convergence is judged per epoch,
-    and on a small data set an epoch of a few large batches is too few
-    steps to judge by.
-    """
-    if estimator.batch_size != "auto":
-        return estimator.batch_size
-    return int(min(256, max(32, n_train // AUTO_BATCHES_PER_EPOCH)))
-
-
-def resolve_loss(estimator, lo, hi, table=None):
+def resolve_loss(params, lo, hi, table=None):
+    """``loss`` with "auto" resolved for X's range; refuses bce outside [0, 1]."""
     if table is not None:
         return "table"
-    if estimator.loss == "auto":
+    if params["loss"] == "auto":
         if in_unit_interval(lo, hi):
             return "bce"
         if lo >= 0:
@@ -210,96 +238,82 @@ def resolve_loss(estimator, lo, hi, table=None):
                 stacklevel=5,
             )
         return "mse"
-    if estimator.loss == "bce":
+    if params["loss"] == "bce":
         check_bce_range(
             lo,
             hi,
             "loss='bce' needs X in [0, 1] (it is a Bernoulli likelihood of each feature)",
             fix="scale X into [0, 1] (e.g. MinMaxScaler) or use loss='mse'",
         )
-    return estimator.loss
+    return params["loss"]
 
 
-def prepare_cold(
-    estimator, X, value_range_, device, generator, seed, group=None, rows=None, table=None
-):
+def prepare_cold(plan, X, generator, group=None):
     """Step 2, a fresh start: a new module, corruption and net.
 
     The module is built on the meta device, so that no number is drawn
     from torch's global generator; its weights come from the fit's own.
     """
-    lo, hi, has_nan = value_range_
-    loss = resolve_loss(estimator, lo, hi, table)
-    module = estimator._build_module(X.shape[1], device="meta").to_empty(device=device)
+    module = build_module(plan, "meta").to_empty(device=plan.device)
     module.reset_parameters(generator)
-    X_train = as_tensor(X, device, placement=choose_placement(estimator.data_placement, X, device))
-    corruption = corruption_for(estimator, X_train, loss == "bce", table)
-    net = make_net(
-        estimator,
-        module,
-        loss,
-        device,
-        corruption=corruption,
-        split_seed=(seed + 1) % 2**63,
-        batch_size=batch_size_for(estimator, n_train_rows(estimator, X.shape[0])),
-        resume=estimator.checkpoint_dir is not None,
-        process_group=group,
-        rows=rows,
-        missing=has_nan,
-        table=table,
+    X_train = as_tensor(
+        X, plan.device, placement=choose_placement(plan.params["data_placement"], X, plan.device)
     )
+    corruption = corruption_for(plan, X_train)
+    net = make_net(plan, module, corruption, resume=True, process_group=group)
     return net, X_train
 
 
-def corruption_for(estimator, X_train, bounded, table):
-    """The fit's corruption: the noise parameters', per table column with a ``table``."""
-    columns = None if table is None else table.column_of
-    kind, factor = estimator.noise_type, estimator.noise_factor
-    return make_corruption(kind, factor, bounded=bounded, X=X_train, columns=columns)
+def build_module(plan, device):
+    """The plan's module on ``device`` ("meta": shapes only, no memory)."""
+    module = plan.module_class(**plan.spec, device=device)
+    module.spec = dict(plan.spec)  # what a warm start compares the parameters with
+    return module
 
 
-def prepare_warm(estimator, X, value_range_, device, group=None, rows=None, table=None):
-    """Step 2, a warm start: the fitted module, Adam's state and history in a
-    net rebuilt from the current parameters.
+def corruption_for(plan, X_train=None, tensors=None):
+    """The plan's corruption: its statistics learned from ``X_train`` or given as
+    ``tensors`` (a fitted model's), per table column with a table."""
+    kind, factor = plan.noise
+    return make_corruption(
+        kind,
+        factor,
+        bounded=plan.loss == "bce",
+        X=X_train,
+        tensors=tensors,
+        columns=None if plan.table is None else plan.table.column_of,
+    )
+
+
+def prepare_warm(plan, X, fitted, group=None):
+    """Step 2, a warm start: the ``fitted`` module (and ``(net, record)``), Adam's
+    state and history in a net made by the current plan.
 
     Honoured: everything but the network's shape and the loss, which are
     refused when they change (``check_warm_params``). The noise's learned
     statistics are kept unless the noise itself changed (a stream of
     ``partial_fit`` chunks keeps one scale).
     """
-    old, fitted = estimator.net_, estimator.fitted_model_
+    old, record = fitted
     module = old.module_
-    if module.spec["dropout"] != float(estimator.dropout):  # both > 0 (check_warm_params)
-        module.set_dropout(float(estimator.dropout))
-    module.to(device)
-    X_train = as_tensor(X, device, placement=choose_placement(estimator.data_placement, X, device))
+    dropout = float(plan.params["dropout"])
+    if module.spec["dropout"] != dropout:  # both > 0 (check_warm_params)
+        module.set_dropout(dropout)
+    module.to(plan.device)
+    placement = choose_placement(plan.params["data_placement"], X, plan.device)
+    X_train = as_tensor(X, plan.device, placement=placement)
     corruption = old.corruption
-    if not fitted.same_noise(estimator.noise_type, estimator.noise_factor):
-        corruption = corruption_for(estimator, X_train, fitted.loss == "bce", table)
+    if not record.same_noise(*plan.noise):
+        corruption = corruption_for(plan, X_train)
     elif corruption is not None:
-        corruption.to(device)
-    net = make_net(
-        estimator,
-        module,
-        fitted.loss,
-        device,
-        corruption=corruption,
-        split_seed=old.split_seed,  # validate on the rows held out before
-        batch_size=batch_size_for(estimator, n_train_rows(estimator, X.shape[0])),
-        process_group=group,
-        rows=rows,
-        missing=value_range_[2],
-        table=table,
-    )
+        corruption.to(plan.device)
+    net = make_net(plan, module, corruption, process_group=group)
     net.initialize()
     # Adam's moments carry over; its learning rate and weight decay are the
     # current parameters' (the learning-rate schedule goes on from the history).
-    state = net.optimizer_.state_dict()
-    state["state"] = old.optimizer_.state_dict()["state"]
-    net.optimizer_.load_state_dict(state)
-    # A copy: the fitted record keeps its history until this fit is kept.
-    net.history = copy.deepcopy(old.history)
-    net.grad_scaler_state_ = fitted.grad_scaler
+    # A copy of the history: the fitted record keeps its own until this fit is kept.
+    restore(net, optimizer=old.optimizer_.state_dict()["state"], history=old.history)
+    net.grad_scaler_state_ = record.grad_scaler
     return net, X_train
 
 
@@ -344,83 +358,72 @@ def check_range(estimator, lo, hi):
         )
 
 
-def make_net(
-    estimator,
-    module,
-    loss,
-    device,
-    corruption=None,
-    split_seed=None,
-    batch_size=256,
-    resume=False,
-    process_group=None,
-    rows=None,
-    missing=False,
-    table=None,
-):
-    """The skorch net that trains (and holds) ``module``; ``missing``: X holds
-    NaN (missing values, which the net fills and leaves out of the loss);
-    ``table``: a ``TableLayout`` (or its plain form) for ``loss="table"``."""
-    criterion_params, output_activation = {}, OUTPUT_ACTIVATIONS.get(loss)
-    if loss == "table":
-        criterion_params, output_activation = table_net_params(table, device)
+def make_net(plan, module, corruption, resume=False, process_group=None):
+    """The skorch net that trains (and holds) ``module`` as ``plan`` says;
+    ``resume``: from ``checkpoint_dir`` when it holds this fit's checkpoint."""
+    params = plan.params
+    criterion_params, output_activation = {}, OUTPUT_ACTIVATIONS.get(plan.loss)
+    if plan.loss == "table":
+        criterion_params, output_activation = table_net_params(plan.table, plan.device)
     world, rank_zero = 1, True
     if process_group is not None:
         world, rank_zero = dist.get_world_size(process_group), dist.get_rank() == 0
     return DenoisingNet(
         module=module,
-        criterion=LOSSES[loss],
+        criterion=LOSSES[plan.loss],
         corruption=corruption,
-        missing=missing,
-        split_seed=split_seed,
-        validation_fraction=estimator.validation_fraction if estimator.early_stopping else 0.0,
+        missing=plan.missing,
+        split_seed=plan.split_seed,
+        validation_fraction=params["validation_fraction"] if params["early_stopping"] else 0.0,
         output_activation=output_activation,
-        precision=estimator.precision,
+        precision=params["precision"],
         optimizer=torch.optim.Adam,
         # One fused kernel for the whole update: ~10% of a CPU epoch saved.
         optimizer__fused=True,
-        lr=estimator.learning_rate,
-        optimizer__weight_decay=estimator.weight_decay,
+        lr=params["learning_rate"],
+        optimizer__weight_decay=params["weight_decay"],
         # L2 on the weights only, as the seed's weights_regularizer.
         optimizer__param_groups=[("*.bias", {"weight_decay": 0.0})],
-        max_epochs=estimator.max_epochs,
-        batch_size=batch_size,
-        callbacks=fit_callbacks(estimator, module.n_features, resume, rank_zero, rows),
+        max_epochs=params["max_epochs"],
+        batch_size=plan.batch_size,
+        callbacks=fit_callbacks(plan, resume, rank_zero),
         # Batch norm cannot train on a batch of one row (on any rank).
-        iterator_train__min_batch_size=(2 if estimator.batch_norm else 1) * world,
+        iterator_train__min_batch_size=(2 if params["batch_norm"] else 1) * world,
         iterator_valid__min_batch_size=world,
-        device=device,
+        device=plan.device,
         # Rank 0 speaks for a data-parallel fit.
-        verbose=estimator.verbose if rank_zero else 0,
-        compile=estimator.compile,
+        verbose=params["verbose"] if rank_zero else 0,
+        compile=params["compile"],
         process_group=process_group,
         **criterion_params,
     )
 
 
-def fit_callbacks(estimator, n_features, resume=False, rank_zero=True, rows=None):
+def fit_callbacks(plan, resume=False, rank_zero=True):
     """The built-in callbacks of a fit, switched by parameters, and the user's.
 
     In a data-parallel fit, the ones that write (TensorBoard, checkpoints,
     the progress bar) run on rank 0 only; every rank resumes.
     """
+    params = plan.params
+    checkpoint_dir = params["checkpoint_dir"]
     callbacks = []
-    if estimator.checkpoint_dir is not None:
-        identity = checkpoint_identity(estimator, n_features, rows)
+    if checkpoint_dir is not None:
+        identity = checkpoint_identity(plan)
         if resume:  # before ours: they start from the restored history
-            callbacks.append(("resume", ResumeFromCheckpoint(estimator.checkpoint_dir, identity)))
+            callbacks.append(("resume", ResumeFromCheckpoint(checkpoint_dir, identity)))
     callbacks.append(
-        ("lr_schedule", StaircaseDecay(estimator.lr_decay_steps, estimator.lr_decay_rate))
+        ("lr_schedule", StaircaseDecay(params["lr_decay_steps"], params["lr_decay_rate"]))
     )
-    if estimator.monitor:
+    if params["monitor"]:
         callbacks.append(("monitor", TrainingMonitor()))
-    if estimator.tensorboard_dir is not None and rank_zero:
-        callbacks.append(("tensorboard", TensorBoard(estimator.tensorboard_dir)))
-    if estimator.checkpoint_dir is not None and rank_zero:
-        callbacks.append(("checkpoint", Checkpoint(estimator.checkpoint_dir, identity)))
-    if estimator.verbose and rank_zero:
+    if params["tensorboard_dir"] is not None and rank_zero:
+        callbacks.append(("tensorboard", TensorBoard(params["tensorboard_dir"])))
+    if checkpoint_dir is not None and rank_zero:
+        callbacks.append(("checkpoint", Checkpoint(checkpoint_dir, identity)))
+    if params["verbose"] and rank_zero:
         callbacks.append(("progress_bar", ProgressBar()))
-    for i, callback in enumerate(estimator.callbacks or []):
+    for i, callback in enumerate(params["callbacks"] or []):
         named = isinstance(callback, tuple)
         instance = callback[1] if named else callback
         if not isinstance(instance, Callback):
@@ -434,11 +437,11 @@ def fit_callbacks(estimator, n_features, resume=False, rank_zero=True, rows=None
     return callbacks
 
 
-def checkpoint_identity(estimator, n_features, rows):
+def checkpoint_identity(plan):
     """What a checkpoint must match to be resumed: the parameters that shape the
     fit, and the rows it trains on (their ``fingerprint``)."""
     params = params_json(
-        estimator,
+        plan.params,
         {
             "max_epochs",
             "verbose",
@@ -450,17 +453,17 @@ def checkpoint_identity(estimator, n_features, rows):
         },
     )
     return {
-        "class": type(estimator).__name__,
-        "n_features": int(n_features),
-        "rows": rows,
+        "class": plan.estimator,
+        "n_features": int(plan.n_inputs),
+        "rows": plan.rows,
         "params": params,
     }
 
 
-def params_json(estimator, ignored):
-    """``get_params()`` without the ``ignored`` names, as JSON values (a
+def params_json(params, ignored):
+    """The parameters without the ``ignored`` names, as JSON values (a
     ``RandomState``, whose state each fit advances, as None)."""
-    params = {k: v for k, v in estimator.get_params().items() if k not in ignored}
+    params = {k: v for k, v in params.items() if k not in ignored}
     if isinstance(params.get("random_state"), np.random.RandomState):
         params["random_state"] = None
     try:
@@ -469,7 +472,7 @@ def params_json(estimator, ignored):
         return encode_params({k: str(v) for k, v in params.items()})
 
 
-def run_epochs(estimator, net, X_train, generator, epochs, n_before, stop_at_convergence):
+def run_epochs(plan, net, X_train, generator, epochs, n_before, stop_at_convergence):
     """Step 3: train ``net`` for up to ``epochs`` epochs (fewer at convergence)."""
     net.generator = generator
     dropout_generator = generator
@@ -483,14 +486,15 @@ def run_epochs(estimator, net, X_train, generator, epochs, n_before, stop_at_con
     net.module.set_generator(dropout_generator)
     # Only this call's epochs count towards convergence (partial_fit's single
     # epoch never stops by it); a resumed fit counts its restored epochs.
+    early_stopping = plan.params["early_stopping"]
     dict(net.callbacks)["convergence"].set_params(
-        monitor="valid_loss" if estimator.early_stopping else "train_loss",
-        load_best=estimator.early_stopping,
+        monitor="valid_loss" if early_stopping else "train_loss",
+        load_best=early_stopping,
         first_epoch=n_before,
         max_epochs=epochs,
         stop_at_convergence=stop_at_convergence,
-        n_iter_no_change=estimator.n_iter_no_change,
-        tol=estimator.tol,
+        n_iter_no_change=plan.params["n_iter_no_change"],
+        tol=plan.params["tol"],
     )
     try:
         with denormals_flushed(torch.device(net.device)):
@@ -519,13 +523,14 @@ def run_epochs(estimator, net, X_train, generator, epochs, n_before, stop_at_con
         net.corruption.to("cpu")  # a CUDA tensor would tie the pickle to a GPU
 
 
-def fit_notes(estimator, net, epochs, n_before, stop_at_convergence):
+def fit_notes(plan, net, epochs, n_before, stop_at_convergence):
     """The warnings of a finished fit: ``[(message, category)]``."""
+    params = plan.params
     convergence = dict(net.callbacks)["convergence"]
     if net.interrupted_ is not None:
         ran = net.interrupted_ - n_before
         kept = f"epoch {net.interrupted_}"
-        if estimator.early_stopping:
+        if params["early_stopping"]:
             kept = f"the best epoch so far ({convergence.progress(net.history)[0] + 1})"
         message = (
             f"fit interrupted: {ran} of {epochs} epochs ran; the model keeps the weights of {kept}."
@@ -534,7 +539,7 @@ def fit_notes(estimator, net, epochs, n_before, stop_at_convergence):
     notes = []
     dead = [epoch.get("dead_units", 0.0) for epoch in net.history[n_before:]]
     # Only ReLUs die (0 for every input); other activations are 0 at 0 alone.
-    relu = "relu" in (estimator.activation, estimator.code_activation)
+    relu = "relu" in (params["activation"], params["code_activation"])
     if relu and dead and dead[-1] > 0.5:
         notes.append(
             (
@@ -546,11 +551,11 @@ def fit_notes(estimator, net, epochs, n_before, stop_at_convergence):
         )
     stopped_early = getattr(net, "stopped_early_", False)  # by skorch's EarlyStopping
     if stop_at_convergence and not stopped_early and not convergence.converged(net.history):
-        watched = "validation loss" if estimator.early_stopping else "training loss"
+        watched = "validation loss" if params["early_stopping"] else "training loss"
         message = (
-            f"{type(estimator).__name__} ran max_epochs={epochs} epochs without converging: "
-            f"the {watched} still improved by more than tol={estimator.tol} within the last "
-            f"n_iter_no_change={estimator.n_iter_no_change} epochs. Raise max_epochs (or "
+            f"{plan.estimator} ran max_epochs={epochs} epochs without converging: "
+            f"the {watched} still improved by more than tol={params['tol']} within the last "
+            f"n_iter_no_change={params['n_iter_no_change']} epochs. Raise max_epochs (or "
             "tol) if the features matter; warm_start=True continues this fit."
         )
         notes.append((message, ConvergenceWarning))

@@ -75,7 +75,7 @@ def _estimator(args, image_shape, X=None):
             estimator._check_params(*X.shape)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # fit gives loss="auto"'s warning itself
-                resolve_loss(estimator, *value_range(X))
+                resolve_loss(estimator.get_params(), *value_range(X))
     except ValueError as exc:
         raise CLIError(exc) from None
     return estimator

@@ -2,13 +2,16 @@
 
 Started as ``torchrun`` starts a rank (RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT
 in the environment, loopback only): joins a gloo group, runs the scenario
-named on the command line and writes what it saw to OUT/rank{RANK}.npz (or
-OUT/rank{RANK}.txt for errors). Without WORLD_SIZE it runs alone (no group).
+named on the command line and writes what it saw to OUT/rank{RANK}.npz, or
+for an error "Type: message" to OUT/rank{RANK}.txt and its ``__cause__`` (the
+collective's own error, for a lost peer) to OUT/rank{RANK}.cause.txt. Without
+WORLD_SIZE it runs alone (no group). The group's timeout is
+SKDAE_TEST_GROUP_TIMEOUT_S seconds (the test's: far above any launch).
 """
 
+import datetime
 import os
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -94,7 +97,8 @@ def main(scenario, out):
     out = Path(out)
     world = int(os.environ.get("WORLD_SIZE", "1"))
     if world > 1:
-        dist.init_process_group("gloo", timeout=__import__("datetime").timedelta(seconds=30))
+        timeout = float(os.environ.get("SKDAE_TEST_GROUP_TIMEOUT_S", "900"))
+        dist.init_process_group("gloo", timeout=datetime.timedelta(seconds=timeout))
     rank = dist.get_rank() if world > 1 else 0
     X = data()
     try:
@@ -159,12 +163,14 @@ def main(scenario, out):
             save(out, rank, train_loss=np.array(model.loss_curve_), code=model.transform(X))
         else:
             raise SystemExit(f"unknown scenario {scenario!r}")
-    except Exception as error:  # the test reads what each rank raised
+    except Exception as error:  # the test reads what each rank raised, and why
         (out / f"rank{rank}.txt").write_text(f"{type(error).__name__}: {error}")
+        if error.__cause__ is not None:
+            why = error.__cause__
+            (out / f"rank{rank}.cause.txt").write_text(f"{type(why).__name__}: {why}")
     finally:
         if world > 1 and scenario != "die":
             dist.destroy_process_group()
-    time.sleep(0)
 
 
 if __name__ == "__main__":

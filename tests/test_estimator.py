@@ -14,7 +14,7 @@ from sklearn.pipeline import Pipeline
 import skdae
 from skdae import DenoisingAutoencoder
 from skdae._net import DenoisingNet
-from skdae._training import batch_size_for, n_train_rows
+from skdae._plan import batch_size_for, n_train_rows
 
 
 def test_fit_transform_shapes(unit_X, tiny):
@@ -428,7 +428,7 @@ def test_batch_norm_with_batches_of_one_row_is_refused(unit_X):
 def test_auto_batch_size_gives_small_data_more_steps_per_epoch(n_samples, early_stopping, expected):
     dae = DenoisingAutoencoder(batch_size="auto", early_stopping=early_stopping)
     # 1797 rows: 35 per batch (1797 // 50); with early stopping 1617 train, 32.
-    assert batch_size_for(dae, n_train_rows(dae, n_samples)) == expected
+    assert batch_size_for(dae.get_params(), n_train_rows(dae.get_params(), n_samples)) == expected
 
 
 def test_auto_batch_size_is_what_the_fit_trains_with(digits):

@@ -468,38 +468,3 @@ def test_a_checkpoint_of_an_earlier_version_is_replaced_not_refused(unit_X, tiny
         dae.transform(unit_X), DenoisingAutoencoder(**tiny).fit(unit_X).transform(unit_X)
     )
     assert json.loads(state.read_text())["format"] == "skdae-checkpoint"
-
-
-def test_a_format_2_file_loads_as_it_was_written(fitted, unit_X, tmp_path):
-    import json
-
-    from skdae._model_file import checksum as _checksum
-
-    folder = fitted.save(tmp_path / "model")
-    document = json.loads((folder / "model.json").read_text())
-    document["format_version"] = 2
-    for key in ("params", "spec", "rows", "grad_scaler"):
-        del document["fitted"][key]
-    document["params"] = {
-        k: v["tuple"] if isinstance(v, dict) else v for k, v in document["params"].items()
-    }
-    document["checksum"] = _checksum(document)
-    (folder / "model.json").write_text(json.dumps(document))
-    loaded = skdae.load(folder)
-    np.testing.assert_array_equal(loaded.transform(unit_X), fitted.transform(unit_X))
-    assert loaded.get_params() == fitted.get_params()
-    assert loaded.fitted_model_.rows == ""  # unknown: resumes no checkpoint
-
-
-def test_a_pickle_from_before_records_unpickles_with_its_own_noise(fitted, unit_X):
-    state = fitted.__getstate__()
-    plain = state["_fitted_model"]
-    plain["version"] = 1
-    del plain["record"]
-    state["loss_function_"] = plain["loss"]  # what version 1 kept on the estimator
-    state["noise_factor"] = 0.0  # set after that fit: the pickled noise is what it trained with
-    old = DenoisingAutoencoder.__new__(DenoisingAutoencoder)
-    old.__setstate__(state)
-    np.testing.assert_array_equal(old.transform(unit_X), fitted.transform(unit_X))
-    assert old.fitted_model_.params["noise_factor"] == 0.5
-    assert old.noise_factor == 0.0

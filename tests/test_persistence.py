@@ -37,7 +37,7 @@ def test_save_then_load_gives_bit_identical_outputs(fitted, unit_X, tmp_path):
     assert loaded.history_[:, "train_loss"] == fitted.history_[:, "train_loss"]
     document = json.loads((path / "model.json").read_text())
     assert document["skdae_version"] == skdae.__version__
-    assert document["format_version"] == 3
+    assert document["format_version"] == 4
 
 
 def test_loaded_model_can_be_refitted_and_pickled(fitted, unit_X, tmp_path):
@@ -85,8 +85,8 @@ def test_tampered_description_is_refused(fitted, tmp_path):
 
 def test_newer_format_is_refused(fitted, tmp_path):
     path = fitted.save(tmp_path / "model")
-    _rewrite(path, lambda d: d.update(format_version=4))
-    with pytest.raises(ModelFileError, match="format version 4, newer"):
+    _rewrite(path, lambda d: d.update(format_version=5))
+    with pytest.raises(ModelFileError, match="format version 5, newer"):
         skdae.load(path)
 
 
@@ -146,28 +146,11 @@ def test_unfitted_estimator_cannot_be_saved(tmp_path):
         DenoisingAutoencoder().save(tmp_path / "model")
 
 
-def test_a_format_1_file_loads_with_the_code_layer_it_had(digits, tmp_path):
-    import json
-
-    from skdae._model_file import checksum as _checksum
-
-    X, _ = digits
-    dae = DenoisingAutoencoder((8, 3), max_epochs=1, random_state=0).fit(X)
-    folder = dae.save(tmp_path / "model")
-    document = json.loads((folder / "model.json").read_text())
-    document["format_version"] = 1
-    for key in ("validation_split_seed", "params", "spec", "rows", "grad_scaler"):
-        document["fitted"].pop(key, None)
-    # Format 1 wrote the parameters as plain JSON (tuples as lists).
-    document["params"] = {
-        k: v["tuple"] if isinstance(v, dict) else v for k, v in document["params"].items()
-    }
-    for linear_code, expected in [(True, "linear"), (False, None)]:
-        document["params"].pop("code_activation", None)
-        document["params"]["linear_code"] = linear_code
-        document["checksum"] = _checksum(document)
-        (folder / "model.json").write_text(json.dumps(document))
-        assert skdae.load(folder).code_activation == expected
+def test_a_file_of_a_format_no_release_wrote_is_refused(fitted, tmp_path):
+    path = fitted.save(tmp_path / "model")
+    _rewrite(path, lambda d: d.update(format_version=2))
+    with pytest.raises(ModelFileError, match="format version 2, which no released skdae wrote"):
+        skdae.load(path)
 
 
 def test_the_validation_rows_survive_save_and_load(digits, tmp_path):

@@ -89,18 +89,3 @@ def test_skops_round_trips_a_pipeline_trusting_only_skdae(fitted, digits):
     np.testing.assert_array_equal(loaded.predict(X), pipe.predict(X))
     with pytest.raises(Exception, match="untrusted|Untrusted"):
         sio.loads(payload)  # skops refuses what the user did not trust
-
-
-def test_pickles_from_before_the_scaling_parameters_get_their_defaults():
-    from sklearn.base import clone
-
-    X = np.random.default_rng(0).random((40, 6), dtype=np.float32)
-    dae = DenoisingAutoencoder(hidden_units=(4, 2), max_epochs=1, random_state=0).fit(X)
-    state = dae.__getstate__()
-    del state["distributed"], state["data_placement"]  # what an older version pickled
-    old = DenoisingAutoencoder.__new__(DenoisingAutoencoder)
-    old.__setstate__(state)
-    assert old.get_params()["distributed"] == "auto"
-    assert old.get_params()["data_placement"] == "auto"
-    np.testing.assert_array_equal(old.transform(X), dae.transform(X))
-    clone(old).fit(X)
