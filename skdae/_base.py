@@ -410,7 +410,7 @@ class BaseAutoencoder(
                 f"features (the code size), got {Z.shape[1]}."
             )
         step = lambda module, z: self._output_activation(module.decode(z))  # noqa: E731
-        return as_fitted_table(self, self._evaluate(Z, step, self.net_.module_.n_features), X)
+        return as_fitted_table(self, self._evaluate(Z, step, self.net_.module_.n_features), None)
 
     def reconstruct(self, X):
         """Encode then decode X (no noise added): the model's reconstruction.

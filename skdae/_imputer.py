@@ -20,9 +20,18 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
+from ._composite import SavedComposite
 from ._estimator import DenoisingAutoencoder
 from ._noise import ConditionalNoise
-from ._table import as_table, is_frame, missing_cells
+from ._table import _column, as_table, is_frame, missing_cells
+
+
+def _equal(values, placeholder):
+    """Where a 1-D column equals ``placeholder`` (False where it cannot: other kinds)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # numpy's elementwise-comparison notes
+        equal = np.asarray(values == placeholder)
+    return equal if equal.shape == values.shape else np.zeros(len(values), dtype=bool)
 
 
 def _filled(column, holes, rebuilt):
@@ -31,10 +40,14 @@ def _filled(column, holes, rebuilt):
         known = set(column.cat.categories)
         fitted = rebuilt.cat.categories
         column = column.cat.add_categories([c for c in fitted if c not in known])
+    elif str(rebuilt.dtype) != "category" and column.dtype.kind in "iub":
+        # A nullable integer or boolean column (Int64, boolean) takes the
+        # reconstruction's numbers as IterativeImputer gives them: floats.
+        column = column.astype("Float64")
     return column.where(~holes, rebuilt.to_numpy())
 
 
-class AutoencoderImputer(TransformerMixin, BaseEstimator):
+class AutoencoderImputer(SavedComposite, TransformerMixin, BaseEstimator):
     """Fill missing values with a denoising autoencoder's reconstruction.
 
     ``fit`` standardises each column (its observed values' mean and standard
@@ -62,9 +75,10 @@ class AutoencoderImputer(TransformerMixin, BaseEstimator):
         epochs without improvement, 200 epochs at most). Above 256 features,
         and for mixed tables: masking noise without the residual, weight decay
         0.001 and early stopping after 10 epochs without improvement.
-    missing_values : int, float or np.nan, default=np.nan
-        The placeholder of a missing value, as in ``SimpleImputer`` (numbers
-        only: the columns are numeric).
+    missing_values : int, float, str, np.nan or None, default=np.nan
+        The placeholder of a missing value, as in ``SimpleImputer``: a number
+        or NaN for a numeric array; in a mixed table (``categorical_features``)
+        any value, e.g. ``"?"``, and NaN, None and ``pandas.NA`` are holes too.
     n_iter : int, default=1
         Reconstructions per ``transform``: after the first, the holes are
         filled with the last reconstruction and the rows reconstructed again.
@@ -128,7 +142,7 @@ default=None
 
     _parameter_constraints: dict = {
         "autoencoder": [HasMethods(["fit", "reconstruct"]), None],
-        "missing_values": [MissingValues(numeric_only=True)],
+        "missing_values": [MissingValues()],
         "n_iter": [Interval(Integral, 1, None, closed="left")],
         "add_indicator": ["boolean"],
         "keep_empty_features": ["boolean"],
@@ -183,6 +197,14 @@ default=None
 
     def _holes(self, X, reset):
         """X as floats with NaN for its missing values, and their mask."""
+        if not isinstance(self.missing_values, (int, float)) or isinstance(
+            self.missing_values, bool
+        ):
+            raise ValueError(
+                f"missing_values={self.missing_values!r} marks holes in a table of text or "
+                "categories: set categorical_features for such a table; a numeric array's "
+                "placeholder is a number or NaN."
+            )
         allow_nan = self.missing_values is np.nan or (
             isinstance(self.missing_values, float) and np.isnan(self.missing_values)
         )
@@ -241,16 +263,28 @@ default=None
             self.autoencoder_.fit(self._standardised(X))
         return self
 
-    def _fit_table(self, X):
-        if not is_scalar_nan(self.missing_values):
-            raise ValueError(
-                "a mixed table (categorical_features) marks missing values as NaN, None or "
-                f"pandas.NA; missing_values={self.missing_values!r} is for numeric arrays."
-            )
+    def _table_holes(self, X, reset):
+        """Table X (``as_table``) with its placeholders as holes, and the holes' mask
+        (NaN, None and pandas.NA are holes whatever ``missing_values``)."""
         X = as_table(X)
-        _check_n_features(self, X, reset=True)
-        _check_feature_names(self, X, reset=True)
+        _check_n_features(self, X, reset=reset)
+        _check_feature_names(self, X, reset=reset)
         holes = missing_cells(X)
+        if not is_scalar_nan(self.missing_values) and self.missing_values is not None:
+            placeholders = np.column_stack(
+                [_equal(_column(X, j), self.missing_values) for j in range(X.shape[1])]
+            )
+            if placeholders.any():
+                holes = holes | placeholders
+                if is_frame(X):
+                    X = X.mask(placeholders)
+                else:
+                    X = X.copy()
+                    X[placeholders] = None
+        return X, holes
+
+    def _fit_table(self, X):
+        X, holes = self._table_holes(X, reset=True)
         self.empty_features_ = np.zeros(X.shape[1], dtype=bool)  # refused by the autoencoder
         self.indicator_ = None
         if self.add_indicator:  # fitted on the mask: MissingIndicator reads NaN in numbers only
@@ -268,10 +302,7 @@ default=None
         return self
 
     def _transform_table(self, X):
-        X = as_table(X)
-        _check_n_features(self, X, reset=False)
-        _check_feature_names(self, X, reset=False)
-        holes = missing_cells(X)
+        X, holes = self._table_holes(X, reset=False)
         frame = is_frame(X)
         filled = X.copy()
         if holes.any():
@@ -332,9 +363,46 @@ default=None
             filled = np.hstack([filled, self.indicator_.transform(X).astype(filled.dtype)])
         return filled
 
-    def __setstate__(self, state):
-        state.setdefault("categorical_features", None)  # pickled before it existed
-        super().__setstate__(state)
+    # ``save`` (SavedComposite): the autoencoder, the scaling, the empty features and
+    # the indicator's features.
+    _saved_arrays = ("mean_", "scale_", "empty_features_")
+
+    def _saved_members(self):
+        return [self.autoencoder_]
+
+    def _saved_values(self):
+        features = None if self.indicator_ is None else self.indicator_.features_
+        return {"indicator_features": None if features is None else features.tolist()}
+
+    @classmethod
+    def _saved_array_shapes(cls, n_members, n_features, values):
+        features = values.get("indicator_features")
+        if n_members != 1:
+            raise ValueError(f"an imputer has one autoencoder, the file {n_members}")
+        if features is not None and not (
+            isinstance(features, list)
+            and all(isinstance(j, int) and not isinstance(j, bool) for j in features)
+            and sorted(set(features)) == features
+            and all(0 <= j < n_features for j in features)
+        ):
+            raise ValueError("indicator_features must be sorted distinct column indices")
+        return {name: (n_features,) for name in cls._saved_arrays}
+
+    def _set_saved(self, members, values):
+        needed = {"empty_features_"} | (
+            {"mean_", "scale_"} if self.categorical_features is None else set()
+        )
+        if not needed <= set(values["arrays"]):
+            raise ValueError(f"an imputer of these parameters has fitted {sorted(needed)}")
+        self.autoencoder_ = members[0]
+        self.indicator_ = None
+        features = values["indicator_features"]
+        if features is not None:
+            # The indicator's one fitted fact: which columns had holes at fit time.
+            holes = np.zeros((1, self.n_features_in_))
+            holes[0, features] = np.nan
+            self.indicator_ = MissingIndicator(missing_values=np.nan, error_on_new=False)
+            self.indicator_.fit(holes)
 
     def get_feature_names_out(self, input_features=None):
         """Names of the output columns: the kept features, then the indicator's.

@@ -230,6 +230,7 @@ def checked_estimator(cls, params, model_file, n_features, builds=True):
         if isinstance(v, (int, float, np.number))
         and not isinstance(v, (bool, np.bool_))
         and not abs(v) < 2.0**63
+        and v == v  # NaN: each parameter's constraints say whether it may be (missing_values)
     )
     if huge:
         raise ModelFileError(f"{model_file}: parameters {huge} are not finite numbers in range.")

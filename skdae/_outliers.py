@@ -10,6 +10,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ._composite import SavedComposite, finite_number
 from ._estimator import DenoisingAutoencoder
 
 # contamination="auto": a row is an outlier when its score lies beyond a box plot's
@@ -20,7 +21,7 @@ AUTO_WHISKER = 1.5
 SCALE_FLOOR = 0.05
 
 
-class AutoencoderOutlierDetector(OutlierMixin, BaseEstimator):
+class AutoencoderOutlierDetector(SavedComposite, OutlierMixin, BaseEstimator):
     """Outlier detection by reconstruction error, as IsolationForest is used.
 
     ``fit`` scales each column of X to its training range (between its 1st and
@@ -254,3 +255,29 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseEstimator):
             +1 (inlier) or -1 (outlier).
         """
         return np.where(self.decision_function(X) < 0, -1, 1)
+
+    # ``save`` (SavedComposite): the ensemble, the scaling, each member's typical
+    # errors and the threshold.
+    _saved_arrays = ("center_", "width_", "feature_scales_")
+
+    def _saved_members(self):
+        return list(self.estimators_)
+
+    def _saved_values(self):
+        return {"offset_": float(self.offset_)}
+
+    @classmethod
+    def _saved_array_shapes(cls, n_members, n_features, values):
+        if not finite_number(values.get("offset_")):
+            raise ValueError(f"offset_ must be a finite number, got {values.get('offset_')!r}")
+        return {
+            "center_": (n_features,),
+            "width_": (n_features,),
+            "feature_scales_": (n_members, n_features),
+        }
+
+    def _set_saved(self, members, values):
+        if set(values["arrays"]) != set(self._saved_arrays):
+            raise ValueError(f"a detector has fitted {sorted(self._saved_arrays)}")
+        self.estimators_ = list(members)
+        self.offset_ = float(values["offset_"])

@@ -121,8 +121,23 @@ def resolve_categorical(categorical_features, X, n_features, names):
     return mask
 
 
+def _storable(category):
+    """Whether a model file can hold ``category``: a string, a bool or a finite number."""
+    if isinstance(category, (str, bool)):
+        return True
+    return isinstance(category, (int, float)) and math.isfinite(category)
+
+
 def _sorted_categories(values, name):
     observed = [v.item() if isinstance(v, np.generic) else v for v in values[~_missing(values)]]
+    unstorable = sorted({type(v).__name__ for v in observed if not _storable(v)})
+    if unstorable:
+        # Refused now, not at save: a model must be one that a file can hold.
+        raise ValueError(
+            f"categorical column {name!r} holds categories of kind {', '.join(unstorable)}; a "
+            "category must be a string, a bool or a finite number (what a model file holds). "
+            "Convert the column first, e.g. X[column].astype(str)."
+        )
     try:
         return sorted(set(observed))
     except TypeError:
@@ -246,10 +261,11 @@ class TableLayout:
                 out[:, start] = (numbers_ - self.mean[j]) / self.scale[j]
         return out
 
-    def decode(self, values, index=None):
+    def decode(self, values, frame=False, index=None):
         """The network's reconstruction (probabilities for categories) as a table:
-        numbers in their units, the most probable category of each categorical column
-        (a DataFrame on ``index`` for a table fitted as one)."""
+        numbers in their units, the most probable category of each categorical column;
+        a DataFrame on ``index`` when ``frame`` (the rows came as one), else an object
+        array."""
         columns = []
         for j, start in enumerate(self.starts):
             if self.categorical[j]:
@@ -259,7 +275,7 @@ class TableLayout:
                 columns.append(cats[np.argmax(block, axis=1)])
             else:
                 columns.append(values[:, start] * self.scale[j] + self.mean[j])
-        if self.frame:
+        if frame:
             import pandas as pd
 
             return pd.DataFrame(
@@ -371,11 +387,18 @@ def fitted_layout(estimator):
 
 
 def as_fitted_table(estimator, values, rows):
-    """A reconstruction as the fitted table's kinds (categories, units), on the index of
-    the ``rows`` it comes from; or as it is."""
+    """A reconstruction as the fitted table's kinds (categories, units), of the kind
+    of the ``rows`` it comes from (a DataFrame on their index for a pandas or polars
+    table, else an object array; ``rows`` None: as fitted); or as it is."""
     layout = fitted_layout(estimator)
-    index = getattr(rows, "index", None) if is_frame(rows) else None
-    return values if layout is None else layout.decode(values, index)
+    if layout is None:
+        return values
+    if rows is None:  # codes (inverse_transform): the kind the table was fitted as
+        return layout.decode(values, frame=layout.frame)
+    if type(rows).__module__.startswith("polars"):
+        return layout.decode(values, frame=True)
+    frame = is_frame(rows)
+    return layout.decode(values, frame=frame, index=rows.index if frame else None)
 
 
 def check_table_params(estimator):

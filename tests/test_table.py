@@ -356,8 +356,23 @@ def test_refused_tables_say_why(quiet):
         dae.fit(X.drop(columns="empty"))
 
 
-def test_imputer_table_needs_nan_holes():
+def test_imputer_table_takes_a_placeholder_as_simple_imputer_does(tiny):
     from skdae import AutoencoderImputer
 
-    with pytest.raises(ValueError, match="missing_values=-1.0"):
-        AutoencoderImputer(categorical_features="from_dtype", missing_values=-1.0).fit(_table(20))
+    X = _table(40)
+    column = "size"
+    marked = X.copy()
+    marked.loc[marked.index[::4], column] = -1.0  # the placeholder, in a numeric column
+    imputer = AutoencoderImputer(
+        DenoisingAutoencoder(noise_type="masking", noise_factor=0.2, **tiny),
+        categorical_features="from_dtype",
+        missing_values=-1.0,
+        random_state=0,
+    )
+    filled = imputer.fit_transform(marked)
+    holes = np.zeros(len(X), dtype=bool)
+    holes[::4] = True
+    assert not (filled[column].to_numpy()[holes] == -1.0).any()  # each placeholder filled
+    np.testing.assert_array_equal(filled[column].to_numpy()[~holes], X[column].to_numpy()[~holes])
+    with pytest.raises(ValueError, match="missing_values='\\?'"):  # numbers only without a table
+        AutoencoderImputer(missing_values="?").fit(np.zeros((5, 2)))
