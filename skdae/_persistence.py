@@ -194,9 +194,9 @@ def load(path, device=None):
     Returns
     -------
     estimator : fitted skdae estimator
-        A ``DenoisingAutoencoder`` or ``ConvDenoisingAutoencoder``, fitted:
-        its ``transform`` gives the same output as the saved model's, bit for
-        bit.
+        A ``DenoisingAutoencoder``, ``ConvDenoisingAutoencoder``,
+        ``AutoencoderImputer`` or ``AutoencoderOutlierDetector``, fitted: it
+        answers as the saved model did, bit for bit.
 
     Raises
     ------

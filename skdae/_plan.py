@@ -15,6 +15,7 @@ import torch
 
 from ._data import validation_size
 from ._fitted import MACHINE_PARAMS
+from ._table import TableLayout
 
 # batch_size="auto": rows // this, between 32 and 256 (see batch_size_for).
 AUTO_BATCHES_PER_EPOCH = 50
@@ -117,8 +118,6 @@ class FitPlan:
 def plan_of_record(record, module_class, device):
     """The plan a fitted ``record`` (``FittedModel``) was trained by, on ``device``:
     what rebuilds its net (``skdae._rebuild``)."""
-    from ._table import TableLayout
-
     batch_size = record.params["batch_size"]
     # What writes on this machine is no part of a fitted model.
     params = {**record.params, **dict.fromkeys(MACHINE_PARAMS)}

@@ -22,8 +22,10 @@ OPTIONAL = {
 }
 # The package's own optional layer: importing it pulls skl2onnx and onnx.
 OPTIONAL_OWN = {"onnx"}
-# Lines a module may have, docstrings included.
-MAX_LINES = 560
+# Lines a module may have, docstrings included: a flag that a module may have grown a
+# second idea (then split it by idea), not a number to cut one idea down to. A module
+# that still holds one idea past it raises the limit, with a word in docs/development.md.
+MAX_LINES = 600
 
 
 def _own_imports(tree, module):
