@@ -26,9 +26,9 @@ from sklearn.base import (
 from sklearn.utils import check_array
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.metaestimators import available_if
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 
-from ._data import check_text_columns, format_number, in_unit_interval, observed_range
+from ._data import format_number, in_unit_interval, validated_rows
 from ._docs import SHARED_ATTRIBUTES as _SHARED_ATTRIBUTES_DOC
 from ._docs import SHARED_PARAMETERS as _SHARED_PARAMETERS_DOC
 from ._inference import evaluate
@@ -341,18 +341,13 @@ class BaseAutoencoder(
         if table is not None:  # encoded as in fit: holes as NaN, unknown categories as 0
             encoded = table.encode(as_table(X, table))
             return encoded, bool(np.isnan(encoded).any())
-        check_text_columns(X)
-        X = validate_data(
-            self,
-            X,
-            accept_sparse=["csr", "csc"],
-            dtype=[np.float64, np.float32],
-            reset=False,
-            ensure_all_finite=False,
-        )
-        if get_config()["assume_finite"]:  # scikit-learn's switch to skip the scan: holes
-            return X, True  # are then filled batch by batch, whether there are any or not
-        lo, hi, missing = observed_range(X, allow_nan=True)
+        # scikit-learn's assume_finite skips the scan: holes are then filled batch by
+        # batch, whether there are any or not.
+        scan = not get_config()["assume_finite"]
+        X, observed = validated_rows(self, X, reset=False, scan=scan)
+        if observed is None:
+            return X, True
+        lo, hi, missing = observed
         if self.loss_function_ == "bce" and not in_unit_interval(lo, hi):
             # Held-out data a scaler put slightly out of range is normal: evaluate it as
             # it is (the scores are RMSEs, defined anywhere), and say so.

@@ -14,6 +14,8 @@ import warnings
 import numpy as np
 import scipy.sparse as sp
 import torch
+from sklearn import get_config
+from sklearn.utils.validation import validate_data
 
 
 def in_unit_interval(lo, hi):
@@ -342,3 +344,21 @@ class TensorBatches:
             return
         for start, stop in self._bounds():
             yield self.data[order[start:stop]]
+
+
+def validated_rows(estimator, X, reset, scan=True):
+    """X checked and converted as every skdae autoencoder takes it (numbers, dense or
+    CSR/CSC, NaN as holes), at fit (``reset``) and after, and ``(min, max, has_nan)``
+    of its observed values (None without ``scan``). The one validation of X."""
+    check_text_columns(X)
+    X = validate_data(
+        estimator,
+        X,
+        accept_sparse=["csr", "csc"],
+        dtype=[np.float64, np.float32],
+        ensure_all_finite=False,
+        reset=reset,
+    )
+    if not scan:
+        return X, None
+    return X, observed_range(X, check_finite=not get_config()["assume_finite"], allow_nan=True)

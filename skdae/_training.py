@@ -16,9 +16,7 @@ import warnings
 import numpy as np
 import torch
 import torch.distributed as dist
-from sklearn import get_config
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.utils.validation import validate_data
 from skorch.callbacks import Callback
 from torch import nn
 
@@ -26,11 +24,10 @@ from ._checkpoint import Checkpoint, ResumeFromCheckpoint, check_checkpoint_dir
 from ._data import (
     as_tensor,
     check_bce_range,
-    check_text_columns,
     choose_placement,
     format_number,
     in_unit_interval,
-    observed_range,
+    validated_rows,
 )
 from ._distributed import (
     agree_on_errors,
@@ -165,19 +162,8 @@ def validate_training_data(estimator, X, warm, table=None):
     Returns X and ``(min, max, has_nan)``: its observed values' range, and
     whether any value is missing (NaN).
     """
-    check_text_columns(X)
-    X = validate_data(
-        estimator,
-        X,
-        accept_sparse=["csr", "csc"],
-        dtype=[np.float64, np.float32],
-        ensure_all_finite=False,
-        # A table's encoding was checked against the fitted one (it sets the features).
-        reset=not warm or table is not None,
-    )
-    lo, hi, has_nan = observed_range(
-        X, check_finite=not get_config()["assume_finite"], allow_nan=True
-    )
+    # A table's encoding was checked against the fitted one (it sets the features).
+    X, (lo, hi, has_nan) = validated_rows(estimator, X, reset=not warm or table is not None)
     float32_max = float(np.finfo(np.float32).max)
     if max(-lo, hi) > float32_max:
         raise ValueError(
