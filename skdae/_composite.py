@@ -31,8 +31,10 @@ def finite_number(value):
 class SavedComposite:
     """Mixin: ``save`` and ``skdae.load`` for an estimator made of skdae autoencoders."""
 
-    # The fitted arrays, by attribute name; present ones are saved.
+    # The fitted arrays, by attribute name (present ones are saved), and the keys of
+    # the fitted values a subclass adds (``_saved_values``).
     _saved_arrays = ()
+    _saved_value_keys = ()
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -96,21 +98,28 @@ class SavedComposite:
             and all(isinstance(n, str) for n in names)
         ):
             raise ValueError("feature_names_in_ must be n_features_in_ strings")
-        dtypes = values.get("arrays")
+        keys = {"n_features_in_", "feature_names_in_", "arrays", *cls._saved_value_keys}
+        if set(values) != keys:
+            raise ValueError(f"values must have the keys {sorted(keys)}, got {sorted(values)}")
+        dtypes = values["arrays"]
         shapes = cls._saved_array_shapes(n_members, n_features, values)
         if not (
             isinstance(dtypes, dict)
             and set(dtypes) <= set(shapes)
-            and all(d in ARRAY_DTYPES for d in dtypes.values())
+            and all(isinstance(d, str) and d in shapes[name][1] for name, d in dtypes.items())
         ):
             raise ValueError(f"arrays must name some of {sorted(shapes)} and their dtypes")
-        return {name: shapes[name] for name in dtypes}
+        return {name: shapes[name][0] for name in dtypes}
 
     @classmethod
     def _from_saved(cls, estimator, members, arrays, values):
         """``estimator`` (its parameters set) fitted with a file's members, arrays and values."""
         n_features = values["n_features_in_"]
+        names = values["feature_names_in_"]
         for member in members:
+            member_names = member.fitted_model_.feature_names_in
+            if member_names is not None and names is not None and list(member_names) != names:
+                raise ValueError("an inner autoencoder's feature names are not the estimator's")
             if member.n_features_in_ != n_features:
                 raise ValueError(
                     f"an inner autoencoder takes {member.n_features_in_} features, the "

@@ -317,6 +317,9 @@ def _decode(value):
             raise ValueError(f"{value['estimator']!r} is not an estimator skdae writes")
         estimator = cls()
         params = decode_params(value["params"])
+        chosen = sorted(k for k in MACHINE_PARAMS if params.get(k) is not None)
+        if chosen:  # a file never chooses what runs or where this machine writes
+            raise ValueError(f"{value['estimator']} in a file cannot set {chosen}")
         unknown = set(params) - set(estimator.get_params(deep=False))
         if unknown:
             raise ValueError(f"{value['estimator']} has no parameters {sorted(unknown)}")

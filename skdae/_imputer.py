@@ -319,7 +319,7 @@ default=None
         indicator = self.indicator_.transform(np.where(holes, np.nan, 0))
         if not frame:
             return np.hstack([filled, indicator.astype(object)])
-        names = self.indicator_.get_feature_names_out(np.asarray(self.feature_names_in_))
+        names = self.indicator_.get_feature_names_out(_check_feature_names_in(self, None))
         for name, values in zip(names, indicator.T, strict=True):
             filled[name] = values
         return filled
@@ -370,13 +370,15 @@ default=None
     def _saved_members(self):
         return [self.autoencoder_]
 
+    _saved_value_keys = ("indicator_features",)
+
     def _saved_values(self):
         features = None if self.indicator_ is None else self.indicator_.features_
         return {"indicator_features": None if features is None else features.tolist()}
 
     @classmethod
     def _saved_array_shapes(cls, n_members, n_features, values):
-        features = values.get("indicator_features")
+        features = values["indicator_features"]
         if n_members != 1:
             raise ValueError(f"an imputer has one autoencoder, the file {n_members}")
         if features is not None and not (
@@ -386,14 +388,19 @@ default=None
             and all(0 <= j < n_features for j in features)
         ):
             raise ValueError("indicator_features must be sorted distinct column indices")
-        return {name: (n_features,) for name in cls._saved_arrays}
+        return {
+            "mean_": ((n_features,), ("float32", "float64")),
+            "scale_": ((n_features,), ("float32", "float64")),
+            "empty_features_": ((n_features,), ("bool",)),
+        }
 
     def _set_saved(self, members, values):
-        needed = {"empty_features_"} | (
-            {"mean_", "scale_"} if self.categorical_features is None else set()
-        )
-        if not needed <= set(values["arrays"]):
+        table = self.categorical_features is not None
+        needed = {"empty_features_"} | (set() if table else {"mean_", "scale_"})
+        if set(values["arrays"]) != needed:
             raise ValueError(f"an imputer of these parameters has fitted {sorted(needed)}")
+        if (members[0].fitted_model_.table is not None) != table:
+            raise ValueError("its autoencoder was not fitted on the kind of table it fills")
         self.autoencoder_ = members[0]
         self.indicator_ = None
         features = values["indicator_features"]

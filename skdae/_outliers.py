@@ -263,17 +263,20 @@ class AutoencoderOutlierDetector(SavedComposite, OutlierMixin, BaseEstimator):
     def _saved_members(self):
         return list(self.estimators_)
 
+    _saved_value_keys = ("offset_",)
+
     def _saved_values(self):
         return {"offset_": float(self.offset_)}
 
     @classmethod
     def _saved_array_shapes(cls, n_members, n_features, values):
-        if not finite_number(values.get("offset_")):
-            raise ValueError(f"offset_ must be a finite number, got {values.get('offset_')!r}")
+        if not finite_number(values["offset_"]):
+            raise ValueError(f"offset_ must be a finite number, got {values['offset_']!r}")
+        floats = ("float32", "float64")
         return {
-            "center_": (n_features,),
-            "width_": (n_features,),
-            "feature_scales_": (n_members, n_features),
+            "center_": ((n_features,), floats),
+            "width_": ((n_features,), floats),
+            "feature_scales_": ((n_members, n_features), floats),
         }
 
     def _set_saved(self, members, values):

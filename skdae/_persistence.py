@@ -52,7 +52,6 @@ from ._model_file import (
     checked_estimator,
     checked_fitted,
     checksum,
-    decoded,
     is_int,
     safetensors_header,
 )
@@ -337,7 +336,7 @@ def _checked_autoencoder(cls, document, model_file, prefix):
         module = trained._build_module(n_inputs, device="meta")
     except (RuntimeError, ValueError, OverflowError, TypeError, KeyError) as exc:
         raise ModelFileError(f"{model_file} describes no network skdae can build: {exc}") from None
-    if decoded(fitted["spec"], model_file) != module.spec:
+    if not isinstance(fitted["spec"], dict) or fitted["spec"] != encode_params(module.spec):
         raise ModelFileError(
             f"{model_file}: the network's spec {fitted['spec']} is not what the parameters it "
             f"was trained with build ({module.spec})."
@@ -381,7 +380,12 @@ def _checked_composite(cls, document, model_file):
     estimator = checked_estimator(cls, document["params"], model_file, None, builds=False)
     fitted = document["fitted"]
     members = fitted.get("members") if isinstance(fitted, dict) else None
-    if not (isinstance(members, list) and members and isinstance(fitted.get("values"), dict)):
+    if not (
+        set(fitted) == {"members", "values"}
+        and isinstance(members, list)
+        and members
+        and isinstance(fitted["values"], dict)
+    ):
         raise ModelFileError(
             f"{model_file}: 'fitted' must hold the inner autoencoders ('members') and the "
             "fitted values ('values')."
@@ -404,6 +408,8 @@ def _checked_composite(cls, document, model_file):
             f"{model_file}: its fitted values are not ones skdae writes: {exc}"
         ) from None
     tensors = {COMPOSITE_PREFIX + k: (shape, "F64") for k, shape in shapes.items()}
+    if document["history"] != []:
+        raise ModelFileError(f"{model_file}: a {cls.__name__}'s history is its members'.")
     composite = _Part(estimator, None, tensors, {}, COMPOSITE_PREFIX)
     composite.values = fitted["values"]
     return composite, parts

@@ -4,6 +4,7 @@ import pickle
 
 import numpy as np
 import pytest
+from sklearn.base import BaseEstimator
 
 import skdae
 from skdae import DenoisingAutoencoder, ModelFileError
@@ -207,3 +208,104 @@ def test_save_after_the_noise_changed_writes_the_fitted_model(fitted, unit_X, tm
     assert loaded.net_.corruption is not None  # the noise it was trained with
     assert loaded.fitted_model_.params["noise_factor"] == 0.5
     np.testing.assert_array_equal(loaded.transform(unit_X), fitted.transform(unit_X))
+
+
+# ------------------------------------------------------- imputers and detectors
+def _composite_folder(tmp_path, estimator, X):
+    return estimator.fit(X).save(tmp_path / "model")
+
+
+def _imputer_and_rows():
+    from skdae import AutoencoderImputer
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(40, 4))
+    X[rng.random(X.shape) < 0.1] = np.nan
+    template = DenoisingAutoencoder((6, 3), max_epochs=2, loss="mse", random_state=0)
+    return AutoencoderImputer(template, add_indicator=True, random_state=0), X
+
+
+@pytest.mark.parametrize(
+    ("edit", "match"),
+    [
+        (  # an inner template that would choose where the next fit writes
+            lambda d: d["params"]["autoencoder"]["params"].update(checkpoint_dir="/tmp/elsewhere"),
+            "cannot set",
+        ),
+        (lambda d: d["fitted"]["values"]["arrays"].update(empty_features_="float64"), "arrays"),
+        (lambda d: d["fitted"]["values"].update(extra=1), "keys"),
+        (lambda d: d["fitted"]["values"].update(indicator_features=[9]), "indicator"),
+        (lambda d: d["fitted"].update(extra=1), "members"),
+        (lambda d: d.update(history=[{"epoch": 1, "train_loss": 0.1}]), "history"),
+        (lambda d: d["fitted"]["members"][0].update(extra=1), "member 0"),
+        (lambda d: d["fitted"]["members"][0].update(**{"class": "AutoencoderImputer"}), "member 0"),
+        (lambda d: d["fitted"]["members"][0]["fitted"].update(n_features_in_=5), "features"),
+        (
+            lambda d: d["fitted"]["members"][0]["fitted"]["spec"].update(
+                hidden_units={"ndarray": [6, 3], "dtype": "<i8", "shape": [2]}
+            ),
+            "spec",
+        ),
+    ],
+)
+def test_a_tampered_imputer_file_is_refused(tmp_path, edit, match):
+    imputer, X = _imputer_and_rows()
+    path = _composite_folder(tmp_path, imputer, X)
+    _rewrite(path, edit)
+    with pytest.raises(ModelFileError, match=match):
+        skdae.load(path)
+
+
+def test_a_detector_file_with_a_missing_member_is_refused(tmp_path):
+    from skdae import AutoencoderOutlierDetector
+
+    X = np.random.default_rng(0).normal(size=(40, 4))
+    template = DenoisingAutoencoder((6, 3), max_epochs=2, loss="mse", random_state=0)
+    path = _composite_folder(tmp_path, AutoencoderOutlierDetector(template, n_estimators=2), X)
+    _rewrite(path, lambda d: d["fitted"]["members"].pop())
+    with pytest.raises(ModelFileError):
+        skdae.load(path)
+
+
+class _Mean(BaseEstimator):
+    """An autoencoder of the user's: reconstructs every row as the training mean."""
+
+    def __init__(self, random_state=None, loss="mse"):
+        self.random_state = random_state
+        self.loss = loss
+
+    def fit(self, X, y=None):
+        self.mean_ = np.asarray(X).mean(axis=0)
+        return self
+
+    def reconstruct(self, X):
+        return np.broadcast_to(self.mean_, np.shape(X)).copy()
+
+
+def test_save_refuses_an_inner_model_a_file_cannot_describe(tmp_path):
+    from skdae import AutoencoderOutlierDetector
+
+    X = np.random.default_rng(0).normal(size=(40, 4))
+    detector = AutoencoderOutlierDetector(_Mean(), n_estimators=1).fit(X)
+    with pytest.raises(TypeError, match="_Mean"):
+        detector.save(tmp_path / "model")
+    assert not (tmp_path / "model").exists()
+
+
+def test_the_table_imputer_names_its_indicator_columns_whatever_the_labels(tiny):
+    import pandas as pd
+
+    from skdae import AutoencoderImputer
+
+    table = pd.DataFrame(
+        {0: [1.0, np.nan, 3.0, 4.0] * 10, 1: pd.Categorical(["a", "b", None, "a"] * 10)}
+    )
+    imputer = AutoencoderImputer(
+        DenoisingAutoencoder(noise_type="masking", noise_factor=0.2, **tiny),
+        categorical_features=[1],
+        add_indicator=True,
+        random_state=0,
+    )
+    filled = imputer.fit(table).transform(table)
+    assert list(filled.columns[-2:]) == ["missingindicator_x0", "missingindicator_x1"]
+    assert not filled.iloc[:, :2].isna().any().any()
