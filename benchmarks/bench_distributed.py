@@ -69,6 +69,13 @@ def rank_main(args):
         print(json.dumps({"durations": durations, "fit": seconds, "loss": model.loss_}))
     if world > 1:
         dist.destroy_process_group()
+        # Leave without the interpreter's teardown: a group that DistributedDataParallel
+        # used outlives destroy_process_group() in torch, and its gloo threads may still
+        # be finishing as Python finalises, which aborts the process at random
+        # ("terminate called without an active exception", exit -6) after a good run.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0)
 
 
 def run(args, processes, threads):

@@ -227,9 +227,8 @@ class BaseAutoencoder(
         net_before = copy.deepcopy(self.net_) if warm else None
         try:
             X, table = table_for_fit(self, X, warm)
+            # The plan knows a table's columns: the record's features are them.
             net, record, notes = train(self, X, warm, epochs, stop, table)
-            if table is not None:  # the features are the table's columns, not its encoding
-                record = table.record(record)
             self._set_fitted(net, record)
         except BaseException:
             # Never a half-changed estimator: what it was before the call.

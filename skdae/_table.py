@@ -17,7 +17,6 @@ alike whatever its kind or number of categories. ``table_activation`` maps
 the network's logits to the reconstruction (softmax per categorical column).
 """
 
-import dataclasses
 import math
 import numbers
 
@@ -289,16 +288,6 @@ class TableLayout:
         for j, col in enumerate(columns):
             table[:, j] = col
         return table
-
-    def record(self, record):
-        """The fit's ``FittedModel`` of the encoded matrix, made the table's: its
-        features are the table's columns, its ``table`` this layout."""
-        return dataclasses.replace(
-            record,
-            n_features_in=len(self.names),
-            feature_names_in=tuple(self.names) if self.frame else None,
-            table=self.to_plain(),
-        )
 
     # ---------------------------------------------------------------- plain
     def to_plain(self):
