@@ -250,7 +250,7 @@ def load(path, device=None):
         tensors = load_tensors(weights)
     except (SafetensorError, ValueError, RuntimeError) as exc:
         raise ModelFileError(f"{weights_file} is not a safetensors file: {exc}") from None
-    device = _where(document, device, parts)
+    device = _where(device, parts)
     members = []
     for part in parts:
         weights_ = {k[len(part.prefix) :]: tensors[k] for k in part.weights}
@@ -312,13 +312,16 @@ def _read_folder(path, model_file, weights_file):
 
 
 class _Part:
-    """One autoencoder of a file, checked: its estimator (current parameters),
-    record, and the tensors it takes (``{name: (shape, dtype)}``), under ``prefix``."""
+    """One checked piece of a file: an autoencoder (its estimator with the current
+    parameters, its record) or a composite (its estimator, its fitted ``values``),
+    the tensors it takes (``{name: (shape, dtype)}``) under ``prefix``, and a
+    ``problem`` to report once the tensors' shapes are checked (or None)."""
 
-    def __init__(self, estimator, record, weights, noise, prefix):
+    def __init__(self, estimator, record, weights, noise, prefix, values=None, problem=None):
         self.estimator, self.record, self.prefix = estimator, record, prefix
         self.weights, self.noise = weights, noise
         self.tensors = {**weights, **noise}
+        self.values, self.problem = values, problem
 
 
 def _checked_autoencoder(cls, document, model_file, prefix):
@@ -369,9 +372,7 @@ def _checked_autoencoder(cls, document, model_file, prefix):
     noise = {
         prefix + NOISE_PREFIX + k: (shape, "F32") for k, shape in expected_noise(record).items()
     }
-    part = _Part(estimator, record, weights, noise, prefix)
-    part.problem = part_problem  # said once the tensors' shapes are checked
-    return part
+    return _Part(estimator, record, weights, noise, prefix, problem=part_problem)
 
 
 def _checked_composite(cls, document, model_file):
@@ -410,12 +411,10 @@ def _checked_composite(cls, document, model_file):
     tensors = {COMPOSITE_PREFIX + k: (shape, "F64") for k, shape in shapes.items()}
     if document["history"] != []:
         raise ModelFileError(f"{model_file}: a {cls.__name__}'s history is its members'.")
-    composite = _Part(estimator, None, tensors, {}, COMPOSITE_PREFIX)
-    composite.values = fitted["values"]
-    return composite, parts
+    return _Part(estimator, None, tensors, {}, COMPOSITE_PREFIX, values=fitted["values"]), parts
 
 
-def _where(document, device, parts):
+def _where(device, parts):
     """The device to load on: ``device``, else where it was trained if that device is
     here (and is one), else the CPU."""
     if device is not None:

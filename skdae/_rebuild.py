@@ -18,6 +18,7 @@ import torch
 from ._net import restore
 from ._noise import COLUMN_MAP, NOISE_TYPES
 from ._plan import plan_of_record
+from ._table import TableLayout
 from ._training import build_module, corruption_for, make_net
 
 
@@ -29,8 +30,8 @@ def expected_noise(record):
     ):
         return {}
     width = record.n_features_in
-    if record.table is not None:
-        width = int(sum(1 if c is None else len(c) for c in record.table["categories"]))
+    if record.table is not None:  # the network's inputs: the table's encoding
+        width = TableLayout.from_plain(record.table).width
     return kind.statistics_shapes(width)
 
 
@@ -39,13 +40,6 @@ def noise_tensors(corruption):
     if corruption is None:
         return {}
     return {k: v for k, v in corruption.tensors.items() if k not in COLUMN_MAP}
-
-
-def expected_shapes(record, module_class):
-    """``{name: (shape, dtype)}`` of the record's module (built on the meta device)."""
-    plan = plan_of_record(record, module_class, "cpu")
-    module = build_module(plan, "meta")
-    return {k: (tuple(v.shape), v.dtype) for k, v in module.state_dict().items()}
 
 
 def _shape(value):

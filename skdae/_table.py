@@ -440,10 +440,9 @@ def table_for_fit(estimator, X, warm):
     return layout.encode(X), layout
 
 
-def table_net_params(table, device):
-    """The net's criterion keywords and output activation for a ``TableLayout`` (or its
-    plain form): ``TableLoss`` and ``TableActivation`` over its columns."""
-    layout = table if isinstance(table, TableLayout) else TableLayout.from_plain(table)
+def table_net_params(layout, device):
+    """The net's criterion keywords and output activation for a ``TableLayout``:
+    ``TableLoss`` and ``TableActivation`` over its columns."""
     return {"criterion__layout": layout}, TableActivation(layout).to(device)
 
 

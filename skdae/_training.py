@@ -183,12 +183,10 @@ def check_distributed(estimator, X, group, device, rows):
     # rather than leaving them waiting in a collective.
     # The parameters that shape the fit; verbose, callbacks and the TensorBoard
     # folder may differ (rank 0 alone prints and writes).
-    identity = params_json(
-        estimator.get_params(deep=False), {"verbose", "callbacks", "tensorboard_dir", "device"}
-    )
+    params = estimator.get_params(deep=False)
+    identity = params_json(params, {"verbose", "callbacks", "tensorboard_dir", "device"})
     check_same_data(X, group, device, identity, rows)
     world = dist.get_world_size(group)
-    params = estimator.get_params(deep=False)
     n_train = n_train_rows(params, X.shape[0])
     # Every rank needs a share of every batch (two rows each with batch norm).
     per_rank = 2 if estimator.batch_norm else 1
